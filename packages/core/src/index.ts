@@ -1,0 +1,11 @@
+export type {
+  ContainerFinding,
+  FileScan,
+  FormatId,
+  InnerPath,
+  ScanProblem,
+  StreamScan,
+} from './engine/types.js';
+export { BrineError } from './engine/types.js';
+export type * from './pickle/events.js';
+export type * from './source/types.js';
