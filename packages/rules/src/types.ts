@@ -50,6 +50,11 @@ export interface Finding {
   path: InnerPath;
   offset?: number;
   length?: number;
+  /**
+   * Offset of the finding in the outermost file, when its stream is stored there uncompressed
+   * (`StreamScan.fileOffset + offset`). SARIF uses it for `region.byteOffset`.
+   */
+  fileOffset?: number;
   opcode?: string;
   /** `module.name` when the finding is about an import. */
   symbol?: string;
