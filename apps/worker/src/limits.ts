@@ -1,0 +1,45 @@
+/** Resource limits of one app instance. Every one is a guard against a hostile or runaway request. */
+export interface Limits {
+  /** Largest upload accepted by `POST /v1/scan` (checked against Content-Length and while streaming). */
+  maxUploadBytes: number;
+  /**
+   * Uploads up to this size are buffered and scanned exactly as a local file would be; larger ones are
+   * scanned as they stream in, with memory bounded by this and the engine's own windows.
+   */
+  maxBufferedBytes: number;
+  /** Wall-clock budget for one request; past it the request ends with 504 `time-budget-exceeded`. */
+  timeBudgetMs: number;
+  /** Scans running at once in this instance; beyond it requests get 429 with `Retry-After`. */
+  maxConcurrentScans: number;
+  /** Bytes one `scan-url` request may fetch from remote servers, all files and redirects together. */
+  maxRemoteBytes: number;
+  /** Redirects followed per remote request. */
+  maxRedirects: number;
+  /** Files scanned for one Hugging Face repository. */
+  maxRemoteFiles: number;
+  /** Largest JSON request body (for `scan-url`). */
+  maxJsonBytes: number;
+}
+
+/** Defaults sized for a Workers isolate (128 MB) and for a 10 GiB checkpoint uploaded at LAN speed. */
+export const DEFAULT_LIMITS: Limits = {
+  maxUploadBytes: 16 * 1024 ** 3,
+  maxBufferedBytes: 16 * 1024 ** 2,
+  timeBudgetMs: 10 * 60_000,
+  maxConcurrentScans: 8,
+  maxRemoteBytes: 256 * 1024 ** 2,
+  maxRedirects: 5,
+  maxRemoteFiles: 64,
+  maxJsonBytes: 16 * 1024,
+};
+
+/** Fills unset limits with the defaults and rejects nonsense (zero, negative, NaN). */
+export function resolveLimits(partial: Partial<Limits> = {}): Limits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(partial) as Array<[keyof Limits, number | undefined]>) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`limit ${key} must be a positive number`);
+    limits[key] = value;
+  }
+  return limits;
+}
