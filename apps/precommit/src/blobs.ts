@@ -1,0 +1,295 @@
+import { spawn } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrineError } from '@brine/core';
+import type { StagedEntry } from './staged.js';
+
+/** A staged blob the caller chose to keep, after looking at its head. */
+export interface KeptBlob {
+  entry: StagedEntry;
+  size: number;
+  /** The first bytes (at most the head size asked for). */
+  head: Uint8Array;
+  /** SHA-256 of the whole blob, hex (waivers are tied to it). */
+  sha256: string;
+  /** The whole blob, when it was small enough to keep in memory. */
+  bytes?: Uint8Array;
+  /** A temporary file holding the blob, when it was too large for memory. Removed by {@link BlobReader.close}. */
+  file?: string;
+}
+
+/** A staged blob that was looked at and dropped. */
+export interface SkippedBlob {
+  entry: StagedEntry;
+  size: number;
+  head: Uint8Array;
+}
+
+/** Limits for reading blobs out of git. */
+export interface BlobReadOptions {
+  /** Bytes to collect before asking `keep`. */
+  headBytes: number;
+  /** Kept blobs up to this size stay in memory; larger ones are spilled to a temporary file. */
+  memoryLimit: number;
+  /**
+   * Blobs larger than this are not pushed through the shared `cat-file --batch` pipe (which would
+   * make git inflate all of a multi-GB blob just to throw it away) but read by their own
+   * `cat-file blob` process that is stopped once the head says the blob is not wanted.
+   */
+  streamThreshold: number;
+}
+
+/** Default limits: 4 KiB head, 64 MiB in memory, 8 MiB streaming threshold. */
+export const DEFAULT_BLOB_OPTIONS: BlobReadOptions = {
+  headBytes: 4096,
+  memoryLimit: 64 * 1024 * 1024,
+  streamThreshold: 8 * 1024 * 1024,
+};
+
+/** Collects one blob: head first, then (only if kept) a hash and the content in memory or on disk. */
+class BlobSink {
+  // Everything received before the keep/skip decision (the head plus the rest of its last chunk).
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private headBytes: Uint8Array | undefined;
+  private decided: 'keep' | 'skip' | undefined;
+  private hash: Hash | undefined;
+  private memParts: Buffer[] | undefined;
+  private fd: FileHandle | undefined;
+  private filePath: string | undefined;
+  received = 0;
+
+  constructor(
+    readonly entry: StagedEntry,
+    readonly size: number,
+    private readonly options: BlobReadOptions,
+    private readonly keep: (head: Uint8Array, size: number, entry: StagedEntry) => boolean,
+    private readonly spillPath: () => Promise<string>,
+  ) {}
+
+  get skipping(): boolean {
+    return this.decided === 'skip';
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.received += chunk.length;
+    if (this.decided === 'keep') return this.append(chunk);
+    if (this.decided === 'skip') return;
+    this.pending.push(chunk);
+    this.pendingLen += chunk.length;
+    if (this.pendingLen >= this.options.headBytes || this.received >= this.size) await this.decide();
+  }
+
+  private async decide(): Promise<void> {
+    const all = Buffer.concat(this.pending);
+    this.headBytes = all.subarray(0, this.options.headBytes);
+    this.pending = [];
+    this.decided = this.keep(this.headBytes, this.size, this.entry) ? 'keep' : 'skip';
+    if (this.decided === 'skip') return;
+    this.hash = createHash('sha256');
+    if (this.size <= this.options.memoryLimit) this.memParts = [];
+    else {
+      this.filePath = await this.spillPath();
+      this.fd = await open(this.filePath, 'w');
+    }
+    await this.append(all);
+  }
+
+  private async append(part: Buffer): Promise<void> {
+    this.hash?.update(part);
+    if (this.memParts) this.memParts.push(part);
+    else if (this.fd) await this.fd.write(part);
+  }
+
+  /** Finishes the blob: what was kept, or only its head when it was skipped. */
+  async finish(): Promise<KeptBlob | SkippedBlob> {
+    if (this.decided === undefined) await this.decide();
+    const head = this.headBytes ?? new Uint8Array(0);
+    if (this.decided === 'skip' || !this.hash) return { entry: this.entry, size: this.size, head };
+    await this.fd?.close();
+    const kept: KeptBlob = { entry: this.entry, size: this.size, head, sha256: this.hash.digest('hex') };
+    if (this.memParts) kept.bytes = Buffer.concat(this.memParts);
+    if (this.filePath) kept.file = this.filePath;
+    return kept;
+  }
+}
+
+/** Tells a kept blob from a skipped one. */
+export function isKept(b: KeptBlob | SkippedBlob): b is KeptBlob {
+  return 'sha256' in b;
+}
+
+/**
+ * Reads staged blobs out of the object database through `git cat-file`, so what is judged is the
+ * content being committed, whatever the working tree holds.
+ */
+export class BlobReader {
+  private tempDir: string | undefined;
+  private spillCount = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly options: BlobReadOptions = DEFAULT_BLOB_OPTIONS,
+  ) {}
+
+  private async spillPath(): Promise<string> {
+    this.tempDir ??= await mkdtemp(join(tmpdir(), 'brine-precommit-'));
+    return join(this.tempDir, `blob-${this.spillCount++}`);
+  }
+
+  /** Object sizes, from one `cat-file --batch-check` (no content is inflated). */
+  async sizes(entries: StagedEntry[]): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    if (entries.length === 0) return sizes;
+    const input = `${entries.map((e) => e.oid).join('\n')}\n`;
+    const out = await collect(this.root, ['cat-file', '--batch-check'], input);
+    for (const line of out.toString('utf8').split('\n')) {
+      const [oid, type, size] = line.split(' ');
+      if (oid && type === 'blob' && size) sizes.set(oid, Number(size));
+    }
+    return sizes;
+  }
+
+  /**
+   * Reads each entry's blob, asks `keep(head)` once the head is in, and keeps the whole blob only
+   * when told to. Small blobs share one `cat-file --batch` process; large ones get their own.
+   */
+  async read(
+    entries: StagedEntry[],
+    keep: (head: Uint8Array, size: number, entry: StagedEntry) => boolean,
+  ): Promise<Array<KeptBlob | SkippedBlob>> {
+    const sizes = await this.sizes(entries);
+    const results: Array<KeptBlob | SkippedBlob> = [];
+    const small: StagedEntry[] = [];
+    const large: StagedEntry[] = [];
+    for (const e of entries) {
+      const size = sizes.get(e.oid);
+      if (size === undefined) {
+        throw new BrineError('blob-missing', `staged blob ${e.oid} is not in the object database`, e.path);
+      }
+      (size > this.options.streamThreshold ? large : small).push(e);
+    }
+    const sink = (e: StagedEntry) =>
+      new BlobSink(e, sizes.get(e.oid) as number, this.options, keep, () => this.spillPath());
+    if (small.length > 0) results.push(...(await this.readBatch(small, sink)));
+    for (const e of large) results.push(await this.readOne(sink(e)));
+    return results;
+  }
+
+  private async readBatch(
+    entries: StagedEntry[],
+    makeSink: (e: StagedEntry) => BlobSink,
+  ): Promise<Array<KeptBlob | SkippedBlob>> {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = exitOf(child, 'git cat-file --batch', this.root);
+    child.stdin.on('error', () => {});
+    child.stdin.end(`${entries.map((e) => e.oid).join('\n')}\n`);
+    const results: Array<KeptBlob | SkippedBlob> = [];
+    let index = 0;
+    let header = Buffer.alloc(0);
+    let current: BlobSink | undefined;
+    let remaining = 0;
+    // Output: "<oid> blob <size>\n<content>\n" per object, in input order.
+    for await (const raw of child.stdout as AsyncIterable<Buffer>) {
+      let chunk = raw;
+      while (chunk.length > 0) {
+        if (current) {
+          if (remaining > 0) {
+            const take = chunk.subarray(0, remaining);
+            remaining -= take.length;
+            chunk = chunk.subarray(take.length);
+            await current.write(take);
+            if (remaining > 0) continue;
+          }
+          // Skip the newline git writes after the content.
+          if (chunk.length === 0) break;
+          chunk = chunk.subarray(1);
+          results.push(await current.finish());
+          current = undefined;
+          continue;
+        }
+        const nl = chunk.indexOf(0x0a);
+        if (nl < 0) {
+          header = Buffer.concat([header, chunk]);
+          break;
+        }
+        const line = Buffer.concat([header, chunk.subarray(0, nl)]).toString('utf8');
+        header = Buffer.alloc(0);
+        chunk = chunk.subarray(nl + 1);
+        const entry = entries[index++];
+        const [, type, size] = line.split(' ');
+        if (!entry || type !== 'blob' || size === undefined) {
+          child.kill();
+          throw new BrineError('git-failed', `unexpected git cat-file output: ${line}`, this.root);
+        }
+        current = makeSink(entry);
+        remaining = Number(size);
+      }
+    }
+    await exited;
+    if (current || index !== entries.length) {
+      throw new BrineError('git-failed', 'git cat-file --batch output ended early', this.root);
+    }
+    return results;
+  }
+
+  private async readOne(sink: BlobSink): Promise<KeptBlob | SkippedBlob> {
+    const child = spawn('git', ['cat-file', 'blob', sink.entry.oid], {
+      cwd: this.root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = exitOf(child, 'git cat-file blob', this.root);
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      await sink.write(chunk);
+      // Leaving the loop destroys stdout; git's "close" event waits for that, so wait only after.
+      if (sink.skipping) break;
+    }
+    if (sink.skipping) {
+      // The head was enough: stop git instead of inflating the rest of a large blob.
+      child.kill();
+      await exited.catch(() => {});
+      return sink.finish();
+    }
+    await exited;
+    if (sink.received !== sink.size) {
+      throw new BrineError('git-failed', `read ${sink.received} of ${sink.size} bytes`, sink.entry.path);
+    }
+    return sink.finish();
+  }
+
+  /** Removes temporary files of spilled blobs. */
+  async close(): Promise<void> {
+    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+    this.tempDir = undefined;
+  }
+}
+
+function exitOf(child: import('node:child_process').ChildProcess, what: string, cwd: string): Promise<void> {
+  const err: Buffer[] = [];
+  child.stderr?.on('data', (c: Buffer) => err.push(c));
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) =>
+      reject(new BrineError('git-unavailable', `cannot run ${what}: ${e.message}`, cwd)),
+    );
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else {
+        const msg = Buffer.concat(err).toString('utf8').trim();
+        reject(new BrineError('git-failed', `${what} exited ${code ?? signal}: ${msg}`, cwd));
+      }
+    });
+  });
+}
+
+async function collect(cwd: string, args: string[], input: string): Promise<Buffer> {
+  const child = spawn('git', args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = exitOf(child, `git ${args.join(' ')}`, cwd);
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  const parts: Buffer[] = [];
+  for await (const c of child.stdout as AsyncIterable<Buffer>) parts.push(c);
+  await exited;
+  return Buffer.concat(parts);
+}

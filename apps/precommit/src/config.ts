@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BrineError } from '@brine/core';
+import picomatch from 'picomatch';
+import { BlobReader, isKept } from './blobs.js';
+import { listIndexEntries } from './staged.js';
+
+/** The name of brine's configuration file at the repository root. */
+export const CONFIG_FILE = '.brine.json';
+
+/** Hook configuration: which staged files to look at, and the policy document for `@brine/rules`. */
+export interface HookConfig {
+  /** Where it came from, for messages (`.brine.json (staged)`, `package.json "brine"`), or undefined for defaults. */
+  source: string | undefined;
+  /** Repository-relative globs; a staged file must match one (default: every file). */
+  include: string[];
+  /** Repository-relative globs; a staged file matching one is never scanned. */
+  exclude: string[];
+  /**
+   * The rest of the configuration object (`policy`, `waivers`, ...), handed unchanged to
+   * `@brine/rules` so the hook never interprets policy itself.
+   */
+  policy: Record<string, unknown>;
+}
+
+/** The configuration used when the repository has none. */
+export function defaultHookConfig(): HookConfig {
+  return { source: undefined, include: [], exclude: [], policy: {} };
+}
+
+function stringList(v: unknown, key: string, file: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
+    throw new BrineError('config-invalid', `"${key}" must be a list of non-empty glob strings`, file);
+  }
+  return v as string[];
+}
+
+/**
+ * Validates a configuration object (the content of `.brine.json`, or the `brine` key of package.json).
+ * @throws BrineError `config-invalid` naming `file` and the problem.
+ */
+export function parseHookConfig(value: unknown, file: string): HookConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BrineError('config-invalid', 'brine configuration must be a JSON object', file);
+  }
+  const { include, exclude, ...policy } = value as Record<string, unknown>;
+  return {
+    source: file,
+    include: stringList(include, 'include', file),
+    exclude: stringList(exclude, 'exclude', file),
+    policy,
+  };
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BrineError('config-invalid', `not valid JSON: ${(e as Error).message}`, file);
+  }
+}
+
+/**
+ * Loads `.brine.json`, else the `brine` key of `package.json`, from the repository root.
+ *
+ * The staged version of each file wins over the working tree, so a commit is judged by the
+ * configuration it carries (and a waiver that was never staged does not silently pass a commit
+ * whose pushed configuration lacks it). A file that is not tracked at all is read from disk.
+ */
+export async function loadHookConfig(root: string): Promise<HookConfig> {
+  const names = [CONFIG_FILE, 'package.json'];
+  const { entries } = await listIndexEntries(root, names);
+  const staged = new Map<string, string>();
+  if (entries.length > 0) {
+    const reader = new BlobReader(root, {
+      headBytes: 1,
+      memoryLimit: 16 * 1024 * 1024,
+      streamThreshold: Number.MAX_SAFE_INTEGER,
+    });
+    try {
+      for (const b of await reader.read(entries, () => true)) {
+        if (isKept(b) && b.bytes) staged.set(b.entry.path, Buffer.from(b.bytes).toString('utf8'));
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  const read = async (name: string): Promise<{ text: string; label: string } | undefined> => {
+    const s = staged.get(name);
+    if (s !== undefined) return { text: s, label: `${name} (staged)` };
+    try {
+      return { text: await readFile(join(root, name), 'utf8'), label: name };
+    } catch {
+      return undefined;
+    }
+  };
+  const own = await read(CONFIG_FILE);
+  if (own) return parseHookConfig(parseJson(own.text, own.label), own.label);
+  const pkg = await read('package.json');
+  // A package.json that says nothing about brine is not ours to complain about, even when broken.
+  if (pkg && /"brine"\s*:/.test(pkg.text)) {
+    const json = parseJson(pkg.text, pkg.label) as Record<string, unknown> | null;
+    if (json && typeof json === 'object' && 'brine' in json) {
+      const label = `${pkg.label} "brine"`;
+      return parseHookConfig(json.brine, label);
+    }
+  }
+  return defaultHookConfig();
+}
+
+/** Builds the include/exclude test for repository-relative paths (dotfiles match like any other file). */
+export function pathFilter(config: HookConfig): (path: string) => boolean {
+  const opts = { dot: true };
+  const inc = config.include.length > 0 ? picomatch(config.include, opts) : () => true;
+  const exc = config.exclude.length > 0 ? picomatch(config.exclude, opts) : () => false;
+  return (path) => inc(path) && !exc(path);
+}

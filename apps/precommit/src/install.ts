@@ -1,0 +1,138 @@
+import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BrineError } from '@brine/core';
+import { repoInfo } from './git.js';
+
+/** Marks a hook file as written by brine, so re-installing updates it instead of chaining it to itself. */
+export const HOOK_MARKER = '# brine-hook: installed by `brine hook install`';
+
+/** The name an existing pre-commit hook is moved to; brine's hook runs it first. */
+export const CHAINED_NAME = 'pre-commit.brine-chained';
+
+/** What {@link installHook} did. */
+export interface InstallResult {
+  /** The hook file written. */
+  hookPath: string;
+  /** `created`: no hook before; `updated`: brine's own hook rewritten; `chained`: a foreign hook kept and run first. */
+  action: 'created' | 'updated' | 'chained';
+  /** Where the previous hook now lives, when one was chained (this run or an earlier one). */
+  chainedPath?: string;
+}
+
+/** Options for {@link installHook}. */
+export interface InstallOptions {
+  /** Any directory inside the repository. */
+  cwd: string;
+  /** Shell command line that runs brine's hook from the repository root (see {@link defaultHookCommand}). */
+  command: string;
+}
+
+/** Quotes a string for POSIX sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command a hook runs: the repository's own `node_modules/.bin/brine` when present (so the
+ * version pinned in the project decides), else `brine` on PATH, else the brine that installed the
+ * hook (absolute node + script paths recorded now).
+ */
+export function defaultHookCommand(
+  node: string = process.execPath,
+  script: string | undefined = process.argv[1],
+) {
+  const fallback = script
+    ? `exec ${shellQuote(node)} ${shellQuote(script)} hook run "$@"`
+    : `echo "brine: not found (run npm install, or brine hook install again)" >&2; exit 2`;
+  return [
+    'if [ -x ./node_modules/.bin/brine ]; then exec ./node_modules/.bin/brine hook run "$@"; fi',
+    'if command -v brine >/dev/null 2>&1; then exec brine hook run "$@"; fi',
+    fallback,
+  ].join('\n');
+}
+
+function hookScript(command: string): string {
+  return `#!/bin/sh
+${HOOK_MARKER}
+# Blocks commits that stage ML model files which would run code when loaded.
+# An earlier pre-commit hook, if there was one, was moved to ${CHAINED_NAME} and runs first.
+# Remove with \`brine hook uninstall\` (which puts that hook back).
+chained="$(dirname "$0")/${CHAINED_NAME}"
+if [ -x "$chained" ]; then
+  "$chained" "$@" || exit $?
+fi
+${command}
+`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isOurs(path: string): Promise<boolean> {
+  try {
+    return (await readFile(path, 'utf8')).includes(HOOK_MARKER);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes brine's `pre-commit` hook into the directory git runs hooks from (`core.hooksPath`
+ * honoured). An existing foreign hook is never overwritten: it is moved aside and chained, so it
+ * still runs (first) and its failure still blocks the commit.
+ *
+ * @throws BrineError `hook-conflict` when both a foreign hook and a chained hook already exist.
+ */
+export async function installHook(options: InstallOptions): Promise<InstallResult> {
+  const repo = await repoInfo(options.cwd);
+  await mkdir(repo.hooksDir, { recursive: true });
+  const hookPath = join(repo.hooksDir, 'pre-commit');
+  const chainedPath = join(repo.hooksDir, CHAINED_NAME);
+  let action: InstallResult['action'] = 'created';
+  if (await exists(hookPath)) {
+    if (await isOurs(hookPath)) action = 'updated';
+    else {
+      if (await exists(chainedPath)) {
+        throw new BrineError(
+          'hook-conflict',
+          `both a pre-commit hook and ${CHAINED_NAME} exist; move one of them away and run brine hook install again`,
+          hookPath,
+        );
+      }
+      await rename(hookPath, chainedPath);
+      action = 'chained';
+    }
+  }
+  await writeFile(hookPath, hookScript(options.command), { mode: 0o755 });
+  await chmod(hookPath, 0o755);
+  const result: InstallResult = { hookPath, action };
+  if (await exists(chainedPath)) result.chainedPath = chainedPath;
+  return result;
+}
+
+/** What {@link uninstallHook} did. */
+export interface UninstallResult {
+  hookPath: string;
+  /** `removed`: brine's hook deleted; `restored`: the chained hook put back; `absent`: nothing of brine's was there. */
+  action: 'removed' | 'restored' | 'absent';
+}
+
+/** Removes brine's hook and puts back a hook it had chained. A foreign hook is left alone. */
+export async function uninstallHook(cwd: string): Promise<UninstallResult> {
+  const repo = await repoInfo(cwd);
+  const hookPath = join(repo.hooksDir, 'pre-commit');
+  const chainedPath = join(repo.hooksDir, CHAINED_NAME);
+  if (!(await isOurs(hookPath))) return { hookPath, action: 'absent' };
+  await rm(hookPath);
+  if (await exists(chainedPath)) {
+    await rename(chainedPath, hookPath);
+    return { hookPath, action: 'restored' };
+  }
+  return { hookPath, action: 'removed' };
+}
