@@ -79,4 +79,8 @@ export interface FileReport {
   stats: { bytesRead: number; durationMs: number; pickles: number; opcodes: number };
   /** Does this file fail the policy? */
   fails: boolean;
+  /** Name of the policy applied (`default`, `strict`, `weights-only` or a policy file's name). */
+  policy?: string;
+  /** `RULESET_VERSION` of the rules that produced this report (cache key together with the file hash). */
+  rulesetVersion?: string;
 }

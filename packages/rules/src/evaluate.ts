@@ -1,0 +1,587 @@
+import type {
+  EvidenceValue,
+  FileScan,
+  InnerPath,
+  PickleCall,
+  PickleImport,
+  ScanResult,
+  StreamScan,
+} from '@brine/core';
+import { getRule, RULESET_VERSION } from './catalog.js';
+import { classifyImport, GADGET_SURFACE, type ImportClass } from './classify.js';
+import { builtinPolicies, entriesCover, globMatches, type Policy } from './policy.js';
+import type { ClassifiedImport, FileReport, Finding, Severity, Verdict } from './types.js';
+
+/** Optional facts about the file that the scan itself does not carry. */
+export interface EvaluateContext {
+  /** SHA-256 (hex) of the file's content, e.g. the staged blob in the pre-commit hook. Needed by pinned waivers. */
+  sha256?: string;
+  /** Path used for waiver globs and reports, when it differs from `scan.file`. */
+  displayPath?: string;
+}
+
+const NESTED_STREAM = /‹nested@/;
+const LITERAL_KINDS = new Set([
+  'none',
+  'bool',
+  'int',
+  'float',
+  'str',
+  'bytes',
+  'tuple',
+  'list',
+  'set',
+  'frozenset',
+  'dict',
+]);
+
+/** Container finding codes that hide a member from scanners while torch still loads it. */
+const CONTAINER_SEVERITY: Record<string, Severity> = {
+  'zip-crc-mismatch': 'high',
+  'zip-local-name-mismatch': 'high',
+  'zip-flag-bits': 'high',
+  'zip-encrypted': 'high',
+  polyglot: 'high',
+  'name-format-mismatch': 'medium',
+  'zip-duplicate-name': 'high',
+  'zip-path-traversal': 'high',
+};
+
+type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Severity };
+
+/** An import after the policy's allow/deny entries are applied. */
+interface PolicyClass extends ImportClass {
+  denied?: boolean;
+  allowed?: boolean;
+}
+
+function classifyUnderPolicy(imp: PickleImport, policy: Policy): PolicyClass {
+  if (!imp.resolved) {
+    return {
+      tier: 'dangerous',
+      family: 'unresolved',
+      reason: `STACK_GLOBAL operands are not plain strings (${imp.module} / ${imp.name})`,
+    };
+  }
+  const c = classifyImport(imp.module, imp.name, imp.protocol);
+  if (entriesCover(policy.deny, imp.module, imp.name)) {
+    return {
+      tier: 'dangerous',
+      family: c.family ?? 'policy-deny',
+      reason: `${imp.module}.${imp.name} is denied by policy ${policy.name}`,
+      denied: true,
+    };
+  }
+  if (c.tier === 'unknown' && entriesCover(policy.allow, imp.module, imp.name)) {
+    return {
+      tier: 'known',
+      reason: `${imp.module}.${imp.name} is allowed by policy ${policy.name}`,
+      allowed: true,
+    };
+  }
+  return c;
+}
+
+/** Renders evidence roughly as Python source, bounded in size, for messages. */
+function render(v: EvidenceValue | undefined, r: ScanResult, depth = 0): string {
+  if (!v) return '?';
+  switch (v.kind) {
+    case 'none':
+      return 'None';
+    case 'bool':
+      return v.value ? 'True' : 'False';
+    case 'int':
+      return v.value;
+    case 'float':
+      return String(v.value);
+    case 'str':
+      return `'${v.value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}${v.truncated ? '…' : ''}'`;
+    case 'bytes':
+      return `<${v.length} bytes${v.preview ? ` ${v.preview.slice(0, 32)}${v.preview.length > 32 ? '…' : ''}` : ''}>`;
+    case 'tuple':
+    case 'list':
+    case 'set':
+    case 'frozenset': {
+      if (depth > 3) return '…';
+      const inner = v.items.slice(0, 6).map((x) => render(x, r, depth + 1));
+      if (v.items.length > 6 || v.truncated) inner.push('…');
+      const body = inner.join(', ');
+      if (v.kind === 'tuple') return `(${body}${v.items.length === 1 ? ',' : ''})`;
+      if (v.kind === 'list') return `[${body}]`;
+      return `${v.kind}({${body}})`;
+    }
+    case 'dict': {
+      if (depth > 3) return '{…}';
+      const inner = v.entries
+        .slice(0, 4)
+        .map(([k, x]) => `${render(k, r, depth + 1)}: ${render(x, r, depth + 1)}`);
+      if (v.entries.length > 4 || v.truncated) inner.push('…');
+      return `{${inner.join(', ')}}`;
+    }
+    case 'global': {
+      const imp = r.imports[v.importIndex];
+      return imp ? `${imp.module}.${imp.name}` : `<global #${v.importIndex}>`;
+    }
+    case 'call': {
+      const c = r.calls[v.callIndex];
+      if (!c || depth > 3) return `<call #${v.callIndex}>`;
+      return renderCall(c, r, depth + 1);
+    }
+    case 'ext':
+      return `<ext ${v.code}>`;
+    case 'persid':
+      return `<persistent #${v.persidIndex}>`;
+    case 'opaque':
+      return `<${v.what}>`;
+  }
+}
+
+function renderCall(c: PickleCall, r: ScanResult, depth = 0): string {
+  const target = render(c.target, r, depth);
+  if (c.opcode === 'BUILD') return `${target}.__setstate__(${render(c.args[0], r, depth)})`;
+  const args = c.args.map((a) => render(a, r, depth));
+  if (c.kwargs) args.push(`**${render(c.kwargs, r, depth)}`);
+  const s = `${target}(${args.join(', ')})`;
+  return s.length > 300 ? `${s.slice(0, 299)}…` : s;
+}
+
+function isTorchStoragePid(pid: EvidenceValue, r: ScanResult): boolean {
+  if (pid.kind !== 'tuple' || pid.items.length < 5 || pid.items.length > 6) return false;
+  const [tag, cls, key, location, numel] = pid.items;
+  if (tag?.kind !== 'str' || tag.value !== 'storage') return false;
+  if (cls?.kind !== 'global') return false;
+  const imp = r.imports[cls.importIndex];
+  if (!imp || !imp.resolved || classifyImport(imp.module, imp.name).tier !== 'safe') return false;
+  if (!/Storage$/.test(imp.name) && !(imp.module === 'torch' && /^[a-z0-9_]+$/.test(imp.name))) return false;
+  return key?.kind === 'str' && location?.kind === 'str' && numel?.kind === 'int';
+}
+
+/** Legacy torch.save (before 1.6) records each nn.Module class with its source: ('module', cls, file, source). */
+function isTorchModulePid(pid: EvidenceValue): boolean {
+  if (pid.kind !== 'tuple' || pid.items.length !== 4) return false;
+  const [tag, cls] = pid.items;
+  return tag?.kind === 'str' && tag.value === 'module' && cls?.kind === 'global';
+}
+
+function hasLiteralPayload(args: EvidenceValue[]): EvidenceValue | undefined {
+  for (const a of args) {
+    if (a.kind === 'bytes' || a.kind === 'str') return a;
+    if (a.kind === 'tuple' || a.kind === 'list') {
+      const inner = hasLiteralPayload(a.items);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+function streamFindings(
+  s: StreamScan,
+  policy: Policy,
+  imports: ClassifiedImport[],
+  out: Draft[],
+  streams: StreamScan[],
+): void {
+  const r = s.result;
+  const path: InnerPath = s.path;
+  const classes = r.imports.map((imp) => classifyUnderPolicy(imp, policy));
+
+  // First call that applies each import, for evidence.
+  const callOf = new Map<number, PickleCall>();
+  for (const c of r.calls) {
+    if (c.opcode !== 'BUILD' && c.target.kind === 'global' && !callOf.has(c.target.importIndex)) {
+      callOf.set(c.target.importIndex, c);
+    }
+  }
+
+  const knownSeen = new Set<string>();
+  r.imports.forEach((imp, i) => {
+    const c = classes[i] as PolicyClass;
+    const symbol = `${imp.module}.${imp.name}`;
+    imports.push({
+      module: imp.module,
+      name: imp.name,
+      tier: c.tier,
+      ...(c.family ? { family: c.family } : {}),
+      path,
+      offset: imp.offset,
+      opcode: imp.opcode,
+      called: imp.called,
+    });
+    const call = callOf.get(i);
+    const rendered = call ? renderCall(call, r) : undefined;
+    const base = {
+      path,
+      offset: imp.offset,
+      opcode: imp.opcode,
+      symbol,
+      ...(rendered ? { call: rendered } : {}),
+    };
+    const how = imp.called
+      ? rendered
+        ? `and calls it: ${rendered}`
+        : 'and calls it'
+      : '(imported, not called directly)';
+    if (!imp.resolved) {
+      out.push({
+        ...base,
+        ruleId: 'BRINE-IMP-005',
+        verdict: 'dangerous',
+        message: `STACK_GLOBAL with computed operands (${imp.module} / ${imp.name}): what it imports cannot be known ${how}`,
+      });
+    } else if (c.tier === 'dangerous') {
+      out.push({
+        ...base,
+        ruleId: c.denied ? 'BRINE-IMP-006' : 'BRINE-IMP-001',
+        verdict: 'dangerous',
+        severity: c.denied ? 'high' : imp.called ? 'critical' : 'high',
+        message: `imports ${symbol} [${c.family}] ${how}. ${c.reason}`,
+      });
+    } else if (c.tier === 'unknown' && c.family === GADGET_SURFACE) {
+      const v = policy.tiers.unknownSurface;
+      out.push({
+        ...base,
+        ruleId: 'BRINE-IMP-002',
+        verdict: v,
+        severity: v === 'dangerous' ? 'high' : 'medium',
+        message: `imports ${symbol} ${how}: unlisted callable from the gadget surface`,
+      });
+    } else if (c.tier === 'unknown') {
+      const v = policy.tiers.unknown;
+      out.push({
+        ...base,
+        ruleId: 'BRINE-IMP-003',
+        verdict: v,
+        severity: v === 'dangerous' ? 'high' : 'medium',
+        message: `imports ${symbol} ${how}: not on any list (a user's own class or an unlisted library)`,
+      });
+    } else if (c.tier === 'known') {
+      if (knownSeen.has(symbol)) return;
+      knownSeen.add(symbol);
+      const v = policy.tiers.known;
+      out.push({
+        ...base,
+        ruleId: 'BRINE-IMP-004',
+        verdict: v === 'allow' ? 'info' : v,
+        severity: v === 'allow' ? 'info' : 'medium',
+        message: `imports ${symbol}: ${c.allowed ? `allowed by policy ${policy.name}` : 'known framework class or stdlib data type'}${v === 'allow' ? '' : ` (not accepted by policy ${policy.name})`}`,
+      });
+    }
+  });
+
+  for (const e of r.extensions) {
+    out.push({
+      ruleId: 'BRINE-PKL-001',
+      verdict: 'dangerous',
+      path,
+      offset: e.offset,
+      opcode: e.opcode,
+      message: `${e.opcode} ${e.code} imports through the copyreg extension registry, invisible as a GLOBAL`,
+    });
+  }
+
+  for (const p of r.persistentIds) {
+    if (isTorchStoragePid(p.pid, r) || isTorchModulePid(p.pid)) continue;
+    out.push({
+      ruleId: 'BRINE-PKL-002',
+      verdict: 'suspicious',
+      path,
+      offset: p.offset,
+      opcode: p.opcode,
+      message: `persistent id ${render(p.pid, r)} is not torch's ('storage', <storage class>, key, location, numel): the loader's persistent_load decides what it does`,
+    });
+  }
+
+  for (const c of r.calls) {
+    const t = c.target;
+    if (c.opcode === 'BUILD') {
+      if (t.kind === 'global') {
+        out.push({
+          ruleId: 'BRINE-PKL-003',
+          verdict: 'dangerous',
+          path,
+          offset: c.offset,
+          opcode: 'BUILD',
+          call: renderCall(c, r),
+          message: `BUILD sets state on the global ${render(t, r)} itself: monkey-patches it for the whole process`,
+        });
+      } else if (LITERAL_KINDS.has(t.kind)) {
+        out.push({
+          ruleId: 'BRINE-PKL-004',
+          verdict: 'suspicious',
+          path,
+          offset: c.offset,
+          opcode: 'BUILD',
+          message: `BUILD on a literal ${t.kind}`,
+        });
+      }
+      continue;
+    }
+    if (LITERAL_KINDS.has(t.kind)) {
+      out.push({
+        ruleId: 'BRINE-PKL-005',
+        verdict: 'suspicious',
+        path,
+        offset: c.offset,
+        opcode: c.opcode,
+        message: `${c.opcode} applies a literal ${t.kind} as a callable`,
+      });
+    } else if (t.kind === 'call' || t.kind === 'ext' || t.kind === 'persid') {
+      out.push({
+        ruleId: 'BRINE-PKL-006',
+        verdict: 'dangerous',
+        path,
+        offset: c.offset,
+        opcode: c.opcode,
+        call: renderCall(c, r),
+        message: `${c.opcode} calls a value computed at load time: ${renderCall(c, r)}`,
+      });
+    } else if (t.kind === 'global') {
+      const cls = classes[t.importIndex];
+      if (cls?.family === 'nested-deserialisation') {
+        const payload = hasLiteralPayload(c.args);
+        if (payload) {
+          const nested = streams.filter(
+            (x) =>
+              x !== s &&
+              x.path.length === path.length + 1 &&
+              path.every((p, k) => x.path[k] === p) &&
+              NESTED_STREAM.test(x.path[x.path.length - 1] ?? ''),
+          ).length;
+          out.push({
+            ruleId: 'BRINE-PKL-007',
+            verdict: 'dangerous',
+            path,
+            offset: c.offset,
+            opcode: c.opcode,
+            symbol: render(t, r),
+            call: renderCall(c, r),
+            message: `calls loader ${render(t, r)} on an embedded ${payload.kind === 'bytes' ? 'bytes' : 'string'} literal (${payload.kind === 'bytes' || payload.kind === 'str' ? payload.length : '?'} bytes)${nested ? `; ${nested} embedded pickle stream(s) scanned separately` : ''}`,
+          });
+        }
+      }
+    }
+  }
+
+  const last = path[path.length - 1] ?? '';
+  if (NESTED_STREAM.test(last)) {
+    out.push({
+      ruleId: 'BRINE-PKL-011',
+      verdict: 'info',
+      path,
+      offset: 0,
+      message: 'embedded pickle found inside a bytes/str literal and scanned as its own stream',
+    });
+  }
+
+  const seenCodes = new Set<string>();
+  for (const a of r.anomalies) {
+    if (a.code === 'frame-crossing' || a.code === 'oversized-frame') {
+      out.push({
+        ruleId: 'BRINE-PKL-009',
+        verdict: 'dangerous',
+        path,
+        offset: a.offset,
+        message: `${a.code}: ${a.message}`,
+      });
+      continue;
+    }
+    if (a.fatal) {
+      // nullifAI: the loader runs every call before the point where the stream breaks.
+      let worst: 'dangerous' | 'suspicious' | undefined;
+      let example: PickleCall | undefined;
+      for (const c of r.calls) {
+        if (c.pickleIndex !== a.pickleIndex || c.offset > a.offset || c.opcode === 'BUILD') continue;
+        const t = c.target;
+        const tier = t.kind === 'global' ? classes[t.importIndex]?.tier : 'dangerous';
+        if (tier === 'safe') continue;
+        const v = tier === 'known' ? 'suspicious' : 'dangerous';
+        if (!worst || v === 'dangerous') {
+          if (worst !== 'dangerous') example = c;
+          worst = worst === 'dangerous' ? worst : v;
+        }
+      }
+      if (worst && example) {
+        out.push({
+          ruleId: 'BRINE-PKL-008',
+          verdict: worst,
+          path,
+          offset: a.offset,
+          call: renderCall(example, r),
+          message: `stream breaks (${a.code}) after ${renderCall(example, r)} already ran`,
+        });
+      }
+      continue;
+    }
+    if (seenCodes.has(a.code)) continue;
+    seenCodes.add(a.code);
+    out.push({
+      ruleId: 'BRINE-PKL-010',
+      verdict: 'suspicious',
+      path,
+      offset: a.offset,
+      message: `${a.code}: ${a.message}`,
+    });
+  }
+
+  if (!r.complete) {
+    const fatal = r.anomalies.find((a) => a.fatal);
+    out.push({
+      ruleId: 'BRINE-SCAN-001',
+      verdict: 'suspicious',
+      path,
+      ...(fatal ? { offset: fatal.offset } : {}),
+      message: fatal
+        ? `pickle stream not fully scanned: ${fatal.code} at offset ${fatal.offset}: ${fatal.message}`
+        : 'pickle stream not fully scanned',
+    });
+  }
+}
+
+function waiverFor(f: Finding, policy: Policy, file: string, sha256: string | undefined, notes: string[]) {
+  for (const w of policy.waivers) {
+    if (w.rule !== f.ruleId || !globMatches(w.path, file)) continue;
+    if (w.symbol && w.symbol !== f.symbol) continue;
+    if (w.sha256 && w.sha256 !== sha256?.toLowerCase()) {
+      const note = `waiver for ${w.rule} on ${w.path} not applied: it is pinned to sha256 ${w.sha256.slice(0, 12)}…, the file is ${sha256 ? `${sha256.slice(0, 12)}…` : 'of unknown hash'}`;
+      if (!notes.includes(note)) notes.push(note);
+      continue;
+    }
+    return w;
+  }
+  return undefined;
+}
+
+const VERDICT_RANK: Record<Verdict, number> = { clean: 0, suspicious: 1, unscannable: 2, dangerous: 3 };
+
+/**
+ * Applies a policy to what the engine found in one file: classifies every import, adds structural,
+ * container and fail-closed findings, applies waivers, and decides the verdict and whether it fails.
+ *
+ * A file that could not be fully scanned is `unscannable` (it fails) unless something dangerous was
+ * found, in which case it is `dangerous` with the problem still listed. Nothing near the file (its
+ * name, a config.json beside it) ever lowers a finding.
+ */
+export function evaluate(
+  scan: FileScan,
+  policy: Policy = builtinPolicies.default,
+  context: EvaluateContext = {},
+): FileReport {
+  const drafts: Draft[] = [];
+  const imports: ClassifiedImport[] = [];
+  const fileOffsetOf = new Map<InnerPath, number>();
+  for (const s of scan.streams) {
+    if (s.fileOffset !== undefined) fileOffsetOf.set(s.path, s.fileOffset);
+    streamFindings(s, policy, imports, drafts, scan.streams);
+  }
+
+  for (const cf of scan.containerFindings) {
+    drafts.push({
+      ruleId: 'BRINE-CTR-001',
+      verdict: 'suspicious',
+      severity: CONTAINER_SEVERITY[cf.code] ?? 'medium',
+      path: cf.path,
+      ...(cf.offset !== undefined ? { offset: cf.offset } : {}),
+      message: `${cf.code}: ${cf.message}`,
+    });
+  }
+  for (const p of scan.problems) {
+    drafts.push({
+      ruleId: 'BRINE-SCAN-001',
+      verdict: 'suspicious',
+      path: p.path,
+      ...(p.offset !== undefined ? { offset: p.offset } : {}),
+      message: `${p.code}: ${p.message}`,
+    });
+  }
+  if (scan.streams.length === 0 && scan.problems.length === 0 && scan.format === 'unknown') {
+    drafts.push({
+      ruleId: 'BRINE-SCAN-001',
+      verdict: 'suspicious',
+      path: [scan.file],
+      message: 'format not recognised: no pickle stream could be located, so nothing was scanned',
+    });
+  }
+
+  const file = context.displayPath ?? scan.file;
+  const notes: string[] = [];
+  const findings: Finding[] = drafts.map((d) => {
+    const severity = d.severity ?? getRule(d.ruleId)?.severity ?? 'medium';
+    const f: Finding = { ...d, severity, fails: false };
+    const fo = fileOffsetOf.get(d.path);
+    if (fo !== undefined && d.offset !== undefined && f.fileOffset === undefined)
+      f.fileOffset = fo + d.offset;
+    const w = waiverFor(f, policy, file, context.sha256, notes);
+    if (w) {
+      f.waived = { reason: w.reason ?? `waived by policy ${policy.name} for ${w.path}` };
+      return f;
+    }
+    f.fails =
+      f.ruleId === 'BRINE-SCAN-001' ||
+      f.verdict === 'dangerous' ||
+      (f.verdict === 'suspicious' && policy.failOn === 'suspicious');
+    return f;
+  });
+
+  let verdict: Verdict = 'clean';
+  for (const f of findings) {
+    if (f.waived || f.verdict === 'info') continue;
+    const v: Verdict = f.ruleId === 'BRINE-SCAN-001' ? 'unscannable' : f.verdict;
+    if (VERDICT_RANK[v] > VERDICT_RANK[verdict]) verdict = v;
+  }
+
+  const reasons: string[] = [];
+  const active = findings.filter((f) => !f.waived && f.verdict !== 'info');
+  const ordered = [...active].sort((a, b) => Number(b.fails) - Number(a.fails) || rankOf(b) - rankOf(a));
+  for (const f of ordered.slice(0, 5))
+    reasons.push(`${f.ruleId} ${f.verdict}${f.fails ? ' (fails)' : ''}: ${f.message}`);
+  if (ordered.length > 5) reasons.push(`… and ${ordered.length - 5} more finding(s)`);
+  const waived = findings.filter((f) => f.waived).length;
+  if (waived) reasons.push(`${waived} finding(s) waived by policy ${policy.name}`);
+  reasons.push(...notes);
+  if (reasons.length === 0)
+    reasons.push(
+      scan.streams.length ? 'every import is on the safe or known list' : 'no pickle stream in this file',
+    );
+
+  let pickles = 0;
+  let opcodes = 0;
+  for (const s of scan.streams) {
+    pickles += s.result.stats.pickles;
+    opcodes += s.result.stats.opcodes;
+  }
+  const problems = scan.problems.map((p) => ({
+    code: p.code,
+    message: p.message,
+    path: p.path,
+    ...(p.offset !== undefined ? { offset: p.offset } : {}),
+  }));
+  for (const s of scan.streams) {
+    if (s.result.complete) continue;
+    const fatal = s.result.anomalies.find((a) => a.fatal);
+    problems.push({
+      code: fatal?.code ?? 'incomplete-stream',
+      message: fatal?.message ?? 'pickle stream not fully scanned',
+      path: s.path,
+      ...(fatal ? { offset: fatal.offset } : {}),
+    });
+  }
+
+  return {
+    file: scan.file,
+    size: scan.size,
+    format: scan.format,
+    verdict,
+    reasons,
+    findings,
+    imports,
+    problems,
+    stats: { bytesRead: scan.bytesRead, durationMs: scan.durationMs, pickles, opcodes },
+    fails: findings.some((f) => f.fails),
+    policy: policy.name,
+    rulesetVersion: RULESET_VERSION,
+  };
+}
+
+function rankOf(f: Finding): number {
+  return f.verdict === 'dangerous' ? 2 : f.verdict === 'suspicious' ? 1 : 0;
+}
