@@ -14,10 +14,18 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },
+    // Two projects, one run, one results file: the Node tests, and the worker's tests inside real
+    // workerd (vitest-pool-workers), whose config lives with the worker.
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'] },
+      },
+      './apps/worker/vitest.workerd.config.ts',
+    ],
   },
 });

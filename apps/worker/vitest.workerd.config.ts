@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// The worker imports the scanner from src/generated (see scripts/copy-wasm.mjs); keep it current
+// even when vitest is run without a build first.
+execFileSync(process.execPath, [here('./scripts/copy-wasm.mjs')], { stdio: 'inherit' });
+
+// The worker's tests run inside real workerd (Miniflare), against the same entry and
+// wrangler config a deploy uses. Sibling packages come from source, as in the Node tests.
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: './src/worker.ts',
+      wrangler: { configPath: './wrangler.jsonc' },
+      miniflare: {
+        bindings: { BRINE_TOKEN: 'workerd-test-token', BRINE_MAX_UPLOAD_BYTES: '1048576' },
+      },
+    }),
+  ],
+  resolve: {
+    alias: {
+      '@brine/core': here('../../packages/core/src/index.ts'),
+      '@brine/rules': here('../../packages/rules/src/index.ts'),
+      '@brine/report': here('../../packages/report/src/index.ts'),
+    },
+  },
+  test: {
+    name: 'worker-workerd',
+    root: here('.'),
+    include: ['test-workerd/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+});
