@@ -17,6 +17,7 @@ export {
   type ReportWriter,
   type RunReport,
   type RunSummary,
+  type SkippedInput,
   summarise,
 } from './run.js';
 export { artifactLocation, stableHash, toSarif } from './sarif.js';

@@ -47,6 +47,13 @@ describe('json report', () => {
     expect(doc.interrupted).toBe(false);
   });
 
+  it('lists skipped inputs', () => {
+    const run = sampleRun({ skipped: [{ file: 'a/notes.txt', size: 3, reason: 'not a model format' }] });
+    const doc = JSON.parse(renderReport('json', run));
+    expect(doc.skipped).toEqual([{ file: 'a/notes.txt', size: 3, reason: 'not a model format' }]);
+    expect(jsonReportErrors(doc)).toEqual([]);
+  });
+
   it('keeps only documented fields, whatever else the in-memory report carries', () => {
     const file = { ...sampleFiles.dangerous, internalCache: { x: 1 } };
     const doc = JSON.parse(renderReport('json', sampleRun({ files: [file] })));

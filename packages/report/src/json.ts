@@ -1,5 +1,12 @@
 import type { FileReport, Finding } from '@brine/rules';
-import { type RenderOptions, type ReportWriter, type RunReport, type RunSummary, summarise } from './run.js';
+import {
+  type RenderOptions,
+  type ReportWriter,
+  type RunReport,
+  type RunSummary,
+  type SkippedInput,
+  summarise,
+} from './run.js';
 
 /**
  * Version of the JSON report layout (`packages/report/schema/brine-report.schema.json`).
@@ -21,6 +28,7 @@ export interface JsonReport {
   interrupted: boolean;
   summary: RunSummary;
   files: JsonFile[];
+  skipped: SkippedInput[];
 }
 
 type JsonFinding = Pick<
@@ -114,6 +122,7 @@ export function toJsonReport(run: RunReport): JsonReport {
     interrupted: run.interrupted ?? false,
     summary: summarise(run),
     files: run.files.map(jsonFile),
+    skipped: (run.skipped ?? []).map((k) => ({ file: k.file, size: k.size, reason: k.reason })),
   };
 }
 

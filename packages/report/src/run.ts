@@ -13,6 +13,18 @@ export interface RunReport {
   interrupted?: boolean;
   /** Name of the policy in force (`default`, `strict`, `weights-only` or a policy file's name). */
   policy: string;
+  /**
+   * Files found by walking a folder, a pattern or a repository whose content is no format brine
+   * knows (text, images...). Listed so nothing disappears silently; named files are never skipped.
+   */
+  skipped?: SkippedInput[];
+}
+
+/** An input that was looked at and left out of the verdicts, with why. */
+export interface SkippedInput {
+  file: string;
+  size: number;
+  reason: string;
 }
 
 /** The output formats brine can write. */

@@ -89,6 +89,18 @@ describe('text report', () => {
     expect(out).not.toContain('No file fails the policy.');
   });
 
+  it('counts skipped non-model files, and lists them with allImports', () => {
+    const run = sampleRun({
+      files: [sampleFiles.clean],
+      skipped: [{ file: 'models/README.md', size: 10, reason: 'not a model format' }],
+    });
+    expect(renderReport('text', run, {})).toContain('Skipped 1 file found in folders or patterns');
+    expect(renderReport('text', run, {})).not.toContain('README.md');
+    expect(renderReport('text', run, { allImports: true })).toContain(
+      'skipped models/README.md: not a model format',
+    );
+  });
+
   it('says so when nothing was scanned', () => {
     expect(renderReport('text', sampleRun({ files: [] }), {})).toContain('Nothing was scanned.');
   });

@@ -166,6 +166,17 @@ export const textWriter: ReportWriter = {
         }.`,
       );
     }
+    const skipped = run.skipped ?? [];
+    if (skipped.length > 0) {
+      const n = skipped.length;
+      out.push(
+        c.dim(`Skipped ${n} file${n === 1 ? '' : 's'} found in folders or patterns: not a model format.`),
+      );
+      if (opts.allImports && !opts.quiet) {
+        for (const k of skipped)
+          out.push(c.dim(`  skipped ${terminalSafe(k.file)}: ${terminalSafe(k.reason)}`));
+      }
+    }
     if (run.interrupted)
       out.push(
         c.magenta('Interrupted: the scan was stopped before every input was read; results are partial.'),
