@@ -18,6 +18,7 @@ export {
   PolicyError,
   type PolicyImportEntry,
   parsePolicy,
+  policyNamed,
   type TierOutcome,
   type Waiver,
 } from './policy.js';

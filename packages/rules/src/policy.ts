@@ -262,3 +262,12 @@ export function globMatches(pattern: string, path: string): boolean {
   }
   return false;
 }
+
+/** The built-in policy called `name` (`default`, `strict`, `weights-only`); throws {@link PolicyError} otherwise. */
+export function policyNamed(name: string): Policy {
+  if (Object.hasOwn(builtinPolicies, name)) return builtinPolicies[name as keyof typeof builtinPolicies];
+  throw new PolicyError(
+    'name',
+    `no built-in policy "${name}" (known: ${Object.keys(builtinPolicies).join(', ')})`,
+  );
+}
