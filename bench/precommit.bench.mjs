@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Hook time of the pre-commit bundle (apps/precommit/dist-bundle/hook.cjs), the file the pre-commit
+// framework and `brine hook run` users execute on every commit. Goal: a commit that touches no model
+// file costs < 150 ms of hook time (node start-up included). Measured by running the hook exactly as
+// git would (cwd = repository root, staged index), in a throw-away repository under bench-data/.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = join(root, 'apps/precommit/dist-bundle/hook.cjs');
+const dir = join(root, 'bench-data', 'precommit-repo');
+const RUNS = 15;
+
+const env = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  NO_COLOR: '1',
+};
+const git = (...args) => {
+  const r = spawnSync('git', args, { cwd: dir, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+function time(label, expectCode) {
+  const ms = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [bundle], { cwd: dir, env, encoding: 'utf8' });
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== expectCode)
+      throw new Error(`${label}: exit ${r.status}, expected ${expectCode}\n${r.stdout}${r.stderr}`);
+  }
+  ms.sort((a, b) => a - b);
+  const q = (p) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))].toFixed(1);
+  return { label, median: q(0.5), p90: q(0.9), min: ms[0].toFixed(1) };
+}
+
+function nodeBaseline() {
+  const ms = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  return {
+    label: 'node -e 0 (start-up floor)',
+    median: ms[RUNS >> 1].toFixed(1),
+    p90: ms[Math.floor(0.9 * RUNS)].toFixed(1),
+    min: ms[0].toFixed(1),
+  };
+}
+
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+git('init', '-q', '-b', 'main');
+writeFileSync(join(dir, 'README.md'), '# bench\n');
+git('add', '.');
+git('commit', '-q', '-m', 'init');
+
+const rows = [nodeBaseline()];
+
+// 1. A typical code commit: 40 source/text files staged, no model.
+for (let i = 0; i < 40; i++) {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src', `module${i}.py`), `import os\n\ndef f${i}():\n    return ${i}\n`.repeat(50));
+}
+writeFileSync(join(dir, 'data.csv'), 'a,b,c\n1,2,3\n'.repeat(20_000));
+git('add', '.');
+rows.push(time('40 source files + 240 KB CSV staged, no model (goal < 150 ms)', 0));
+
+// 2. The same plus one small clean pickle (the engine and WASM scanner start).
+writeFileSync(
+  join(dir, 'weights.pkl'),
+  Buffer.from('\x80\x02}q\x00(X\x07\x00\x00\x00weightsq\x01]q\x02(K\x01K\x02eu.', 'latin1'),
+);
+git('add', 'weights.pkl');
+rows.push(time('... + one clean pickle (scanned)', 0));
+
+// 3. One malicious pickle: the blocked path, report rendering included.
+writeFileSync(
+  join(dir, 'evil.pkl'),
+  Buffer.from(
+    '\x80\x02cposix\nsystem\nq\x00X\x16\x00\x00\x00touch /tmp/brine-pwnedq\x01\x85q\x02Rq\x03.',
+    'latin1',
+  ),
+);
+git('add', 'evil.pkl');
+rows.push(time('... + one malicious pickle (blocked, exit 1)', 1));
+
+console.log(`hook: ${bundle}`);
+console.log(`runs per row: ${RUNS}`);
+console.table(rows);
+rmSync(dir, { recursive: true, force: true });
