@@ -71,6 +71,10 @@ export interface FileScan {
   /** Bytes read from the source (tensor data is skipped, so this is usually far below `size`). */
   bytesRead: number;
   durationMs: number;
+  /** Version of the engine's own logic; with `readerVersions`, the cache key next to the file's SHA-256. */
+  engineVersion?: string;
+  /** Version of every container reader, by format. */
+  readerVersions?: Record<string, string>;
 }
 
 /** Typed error for failures the caller must handle (unreadable file, bad URL...). */

@@ -1,0 +1,257 @@
+import { Gunzip, Unzlib } from 'fflate';
+import bitIterator from 'unbzip2-stream/lib/bit_iterator.js';
+import bzip2 from 'unbzip2-stream/lib/bzip2.js';
+import { XzReadableStream } from 'xz-decompress';
+import type { FormatId } from '../engine/types.js';
+import { BrineError } from '../engine/types.js';
+import { chunkReader, type ForwardReader } from '../source/stream.js';
+import { Lz4FrameDecoder } from './lz4-frame.js';
+import { LzmaAloneDecoder } from './lzma-alone.js';
+import type { Budget, ContainerReader, ReaderContext } from './types.js';
+
+/**
+ * Single-stream compression wrappers (gzip, zlib, bzip2, xz, LZMA "alone", LZ4 frames): what
+ * `joblib.dump(compress=...)` writes, and what people wrap checkpoints in. Each decompresses as a
+ * stream: output is handed on in pieces and every byte is charged to the inflate budget, so a
+ * bomb ends in `limit-inflate` instead of exhausting memory.
+ *
+ * Codecs: gzip/zlib with fflate; bzip2 with the block decoder of unbzip2-stream (pure JS, used
+ * without its Node stream wrapper); xz with xz-decompress (xz-embedded compiled to WASM, web
+ * streams); LZMA-alone and LZ4 frames with our own decoders (no npm reader streams them).
+ */
+const STEP = 16 * 1024;
+
+type Decoder = { push(chunk: Uint8Array): void; finish(): void };
+
+function codecReader(
+  format: FormatId,
+  label: string,
+  detect: (head: Uint8Array) => boolean,
+  make: (emit: (chunk: Uint8Array) => void) => Decoder,
+): ContainerReader {
+  return {
+    format,
+    version: '1',
+    detect,
+    async stream(reader: ForwardReader, ctx: ReaderContext) {
+      const entry = `[${label}]`;
+      const out = chunkReader(entry, decode(reader, make, ctx.budget, entry, label));
+      await ctx.nestedStream(out, entry, { role: `${label} data` });
+    },
+  };
+}
+
+async function* decode(
+  reader: ForwardReader,
+  make: (emit: (chunk: Uint8Array) => void) => Decoder,
+  budget: Budget,
+  name: string,
+  label: string,
+): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const dec = make((c) => {
+    budget.chargeInflated(c.length, name);
+    out.push(c);
+  });
+  for (;;) {
+    const chunk = await reader.read(STEP);
+    try {
+      if (chunk.length === 0) dec.finish();
+      else dec.push(chunk);
+    } catch (e) {
+      if (e instanceof BrineError && e.code.startsWith('limit-')) throw e;
+      throw new BrineError(
+        `${label}-error`,
+        `${label} data is corrupt or cut short: ${e instanceof Error ? e.message : String(e)}`,
+        name,
+      );
+    }
+    while (out.length) yield out.shift() as Uint8Array;
+    if (chunk.length === 0) return;
+  }
+}
+
+const fflateDecoder =
+  (C: typeof Gunzip | typeof Unzlib) =>
+  (emit: (c: Uint8Array) => void): Decoder => {
+    const d = new C((data) => {
+      if (data.length) emit(data);
+    });
+    return { push: (c) => d.push(c, false), finish: () => d.push(new Uint8Array(0), true) };
+  };
+
+export const gzipReader = codecReader(
+  'gzip',
+  'gzip',
+  (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 8,
+  fflateDecoder(Gunzip),
+);
+
+/** zlib: CM=8, a window size deflate allows, and the header checksum (RFC 1950). */
+export const zlibReader = codecReader(
+  'zlib',
+  'zlib',
+  (h) =>
+    h.length >= 2 &&
+    ((h[0] as number) & 0x0f) === 8 &&
+    (h[0] as number) >> 4 <= 7 &&
+    (((h[0] as number) << 8) | (h[1] as number)) % 31 === 0,
+  fflateDecoder(Unzlib),
+);
+
+export const lz4Reader = codecReader(
+  'lz4',
+  'lz4',
+  (h) => h[0] === 0x04 && h[1] === 0x22 && h[2] === 0x4d && h[3] === 0x18,
+  (emit) => new Lz4FrameDecoder(emit),
+);
+
+/** LZMA "alone" (.lzma): joblib's `compress='lzma'`. Properties byte ≤ 224, a power-of-two-ish dictionary. */
+export const lzmaReader = codecReader(
+  'xz',
+  'lzma',
+  (h) => {
+    if (h.length < 13 || (h[0] as number) > 224) return false;
+    const dict =
+      ((h[1] as number) | ((h[2] as number) << 8) | ((h[3] as number) << 16) | ((h[4] as number) << 24)) >>>
+      0;
+    // Unknown size is all 0xff; a known size must be plausible (below 2^48).
+    const sizeKnown = !h.subarray(5, 13).every((b) => b === 0xff);
+    return (
+      dict >= 4096 &&
+      (dict & (dict - 1)) === 0 &&
+      (!sizeKnown || ((h[11] as number) === 0 && (h[12] as number) === 0))
+    );
+  },
+  (emit) => new LzmaAloneDecoder(emit),
+);
+
+export const bz2Reader = codecReader(
+  'bz2',
+  'bzip2',
+  (h) =>
+    h[0] === 0x42 &&
+    h[1] === 0x5a &&
+    h[2] === 0x68 &&
+    (h[3] as number) >= 0x31 &&
+    (h[3] as number) <= 0x39 &&
+    h[4] === 0x31 &&
+    h[5] === 0x41,
+  (emit) => new Bzip2Decoder(emit),
+);
+
+/**
+ * Drives unbzip2-stream's synchronous block decoder: it pulls bits through a callback, so a
+ * block is only decoded once its whole compressed size (at most ~1 MB) is buffered.
+ */
+class Bzip2Decoder implements Decoder {
+  private queue: Uint8Array[] = [];
+  private have = 0;
+  private bits: (((n: number | null) => number) & { bytesRead: number }) | undefined;
+  private blockSize = 0;
+  private crc: number | null = null;
+  private streams = 0;
+  private out = new Uint8Array(64 * 1024);
+  private outLen = 0;
+
+  constructor(private readonly emit: (c: Uint8Array) => void) {}
+
+  push(chunk: Uint8Array): void {
+    this.queue.push(chunk);
+    this.have += chunk.length;
+    this.bits ??= bitIterator(() => {
+      const next = this.queue.shift();
+      if (!next) throw new BrineError('bzip2-truncated', 'bzip2 data ends inside a block');
+      return next;
+    });
+    while (this.have - this.bits.bytesRead + 1 >= 25000 + 100000 * this.blockSize) {
+      if (!this.block()) break;
+    }
+  }
+
+  finish(): void {
+    while (this.bits && this.have > this.bits.bytesRead) if (!this.block()) break;
+    if (this.crc !== null || this.blockSize !== 0)
+      throw new BrineError('bzip2-truncated', 'bzip2 stream ends early');
+    if (this.streams === 0) throw new BrineError('bzip2-truncated', 'empty bzip2 stream');
+  }
+
+  /** Decodes one header or block; false when the input is exhausted. */
+  private block(): boolean {
+    const bits = this.bits as NonNullable<typeof this.bits>;
+    if (!this.blockSize) {
+      if (this.have - bits.bytesRead < 4) return false;
+      this.blockSize = bzip2.header(bits);
+      this.crc = 0;
+      return true;
+    }
+    const size = 100000 * this.blockSize;
+    this.crc = bzip2.decompress(bits, (b) => this.write(b), new Int32Array(size), size, this.crc);
+    this.flush();
+    if (this.crc === null) {
+      this.blockSize = 0;
+      this.streams++;
+      bits(null); // streams are byte-aligned
+    }
+    return true;
+  }
+
+  private write(b: number) {
+    this.out[this.outLen++] = b;
+    if (this.outLen === this.out.length) this.flush();
+  }
+
+  private flush() {
+    if (!this.outLen) return;
+    const c = this.out.slice(0, this.outLen);
+    this.outLen = 0;
+    this.emit(c);
+  }
+}
+
+/** xz through xz-decompress, which speaks web streams: feed it a pull stream over our reader. */
+export const xzReader: ContainerReader = {
+  format: 'xz',
+  version: '1',
+  detect: (h) =>
+    h[0] === 0xfd && h[1] === 0x37 && h[2] === 0x7a && h[3] === 0x58 && h[4] === 0x5a && h[5] === 0,
+  async stream(reader, ctx) {
+    const entry = '[xz]';
+    await ctx.nestedStream(chunkReader(entry, xzChunks(reader, ctx.budget, entry)), entry, {
+      role: 'xz data',
+    });
+  },
+};
+
+async function* xzChunks(reader: ForwardReader, budget: Budget, name: string): AsyncGenerator<Uint8Array> {
+  const input = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const c = await reader.read(STEP);
+        if (c.length) controller.enqueue(c);
+        else controller.close();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  const out = new XzReadableStream(input).getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await out.read();
+      } catch (e) {
+        throw new BrineError(
+          'xz-error',
+          `xz data is corrupt or cut short: ${e instanceof Error ? e.message : String(e)}`,
+          name,
+        );
+      }
+      if (r.done) return;
+      budget.chargeInflated(r.value.length, name);
+      yield r.value;
+    }
+  } finally {
+    await out.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,126 @@
+import type { EvidenceValue, ScanResult } from '../pickle/events.js';
+import type { ForwardReader } from '../source/stream.js';
+import type { ContainerReader, ReaderContext } from './types.js';
+
+/**
+ * PyTorch's legacy format (`_use_new_zipfile_serialization=False`): five stacked pickles (magic
+ * number, protocol version, sys info, the object, the storage keys), then for each storage an
+ * 8-byte element count and the raw bytes. All five pickles are scanned; the storage bytes are
+ * skipped using the sizes the object pickle declares, and the file must end where they do.
+ */
+export const legacyTorchReader: ContainerReader = {
+  format: 'legacy-torch',
+  version: '1',
+  detect: (head) => isLegacyTorch(head),
+  stream: readLegacy,
+};
+
+/** `\x80 <proto> \x8a\x0a` + the 10-byte little-endian magic 0x1950a86a20f9469cfc6c. */
+const MAGIC = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+export function isLegacyTorch(head: Uint8Array): boolean {
+  return (
+    head[0] === 0x80 &&
+    (head[1] as number) >= 2 &&
+    (head[1] as number) <= 5 &&
+    MAGIC.every((b, i) => head[2 + i] === b)
+  );
+}
+
+/** Element sizes of torch's legacy storage classes (`torch.FloatStorage` ...). */
+const STORAGE_ELEMENT_SIZE: Record<string, number> = {
+  DoubleStorage: 8,
+  FloatStorage: 4,
+  HalfStorage: 2,
+  BFloat16Storage: 2,
+  LongStorage: 8,
+  IntStorage: 4,
+  ShortStorage: 2,
+  CharStorage: 1,
+  ByteStorage: 1,
+  BoolStorage: 1,
+  ComplexDoubleStorage: 16,
+  ComplexFloatStorage: 8,
+  QInt8Storage: 1,
+  QUInt8Storage: 1,
+  QInt32Storage: 4,
+  QUInt4x2Storage: 1,
+  QUInt2x4Storage: 1,
+  UntypedStorage: 1,
+  Float8_e4m3fnStorage: 1,
+  Float8_e5m2Storage: 1,
+};
+
+async function readLegacy(reader: ForwardReader, ctx: ReaderContext): Promise<void> {
+  const fileOffset = reader.sourceOffset();
+  const { scan, consumed } = await ctx.scanPickle(reader, undefined, 'torch legacy pickles', {
+    maxPickles: 5,
+    ...(fileOffset === undefined ? {} : { fileOffset }),
+  });
+  ctx.setFormat('legacy-torch');
+  if (!scan.result.complete || scan.result.stats.pickles < 5) {
+    ctx.note({
+      kind: 'problem',
+      code: 'legacy-torch-incomplete',
+      message: `legacy torch file holds ${scan.result.stats.pickles} of its 5 pickles; storage data not located`,
+      offset: consumed,
+    });
+    return;
+  }
+  const storages = storageSizes(scan.result);
+  if (!storages) {
+    ctx.note({
+      kind: 'finding',
+      code: 'legacy-torch-storage-unknown',
+      message: 'storage records in the object pickle could not be sized; storage bytes not checked',
+      offset: consumed,
+    });
+    return;
+  }
+  let expected = 0;
+  for (const bytes of storages.values()) expected += 8 + bytes;
+  const skipped = await reader.skip(expected);
+  if (skipped < expected) {
+    ctx.note({
+      kind: 'finding',
+      code: 'legacy-torch-truncated',
+      message: `storage data is ${skipped} bytes, the pickles declare ${expected}`,
+      offset: consumed,
+      evidence: { expected, actual: skipped, storages: storages.size },
+    });
+    return;
+  }
+  const rest = await reader.peek(1);
+  if (rest.length) {
+    ctx.note({
+      kind: 'finding',
+      code: 'legacy-torch-trailing-data',
+      message: 'bytes follow the last storage; torch never reads them',
+      offset: consumed + expected,
+    });
+  }
+}
+
+/**
+ * Maps each storage key to its byte size from the persistent ids
+ * `('storage', <StorageClass or dtype>, key, location, numel, ...)` of the object pickle.
+ */
+function storageSizes(r: ScanResult): Map<string, number> | undefined {
+  const sizes = new Map<string, number>();
+  for (const p of r.persistentIds) {
+    if (p.pid.kind !== 'tuple') continue;
+    const [tag, type, key, , numel] = p.pid.items as Array<EvidenceValue | undefined>;
+    if (tag?.kind !== 'str' || tag.value !== 'storage') continue;
+    if (key?.kind !== 'str' || numel?.kind !== 'int') return undefined;
+    let element: number | undefined;
+    if (type?.kind === 'global') {
+      const imp = r.imports[type.importIndex];
+      element = imp ? STORAGE_ELEMENT_SIZE[imp.name] : undefined;
+    }
+    if (element === undefined) return undefined;
+    const bytes = Number(numel.value) * element;
+    if (!Number.isSafeInteger(bytes) || bytes < 0) return undefined;
+    sizes.set(key.value, bytes);
+  }
+  return sizes;
+}

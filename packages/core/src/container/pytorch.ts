@@ -1,0 +1,173 @@
+import type { FormatId } from '../engine/types.js';
+import { type ForwardReader, sliceSource } from '../source/stream.js';
+import type { ByteSource } from '../source/types.js';
+import { analyzeTorchScript } from './torchscript.js';
+import type { ContainerReader, ReaderContext } from './types.js';
+import {
+  isReadableMethod,
+  openZipEntry,
+  readZipDirectory,
+  ZIP_READER_VERSION,
+  type ZipEntry,
+} from './zip.js';
+
+/**
+ * Zip archives: PyTorch checkpoints (`torch.save` since 1.6), TorchScript (`torch.jit.save`),
+ * `.npz`, and any other zip. The directory is read by our own parser (zip.ts); then every entry is
+ * classified by its content, so a pickle named `data.txt` is scanned (CVE-2025-1889) and tensor
+ * data is never read beyond its first bytes.
+ */
+export const zipReader: ContainerReader = {
+  format: 'zip',
+  version: `${ZIP_READER_VERSION}.1`,
+  detect: (head) =>
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6)),
+  open: readZipArchive,
+};
+
+/** Bytes of a `code/` entry read for TorchScript analysis. */
+const MAX_CODE_BYTES = 4 * 1024 * 1024;
+/** Bytes of a pickle entry read past its STOP to check the CRC (CVE-2025-10156). */
+const MAX_CRC_TAIL = 64 * 1024 * 1024;
+
+/** Detects the content of a zip entry; supplied by the engine's registry to avoid an import cycle. */
+export type EntryDetector = (head: Uint8Array, size: number | undefined) => FormatId;
+let detectEntry: EntryDetector = () => 'unknown';
+export function setEntryDetector(d: EntryDetector) {
+  detectEntry = d;
+}
+
+const PICKLE_FORMATS: ReadonlySet<FormatId> = new Set(['pickle', 'legacy-torch', 'joblib']);
+
+export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Promise<void> {
+  const dir = await readZipDirectory(source, ctx.budget);
+  if (!dir) {
+    ctx.note({
+      kind: 'problem',
+      code: 'zip-no-directory',
+      message: 'starts like a zip but has no end-of-central-directory record (truncated?)',
+    });
+    return;
+  }
+  for (const n of dir.notes) ctx.note(n);
+  const files = dir.entries.filter((e) => !(e.name.endsWith('/') && e.uncompressedSize === 0));
+
+  // torch reads `<first entry's folder>/data.pkl`; TorchScript adds constants.pkl and code/.
+  const first = dir.entries[0]?.name ?? '';
+  const prefix = first.includes('/') ? first.slice(0, first.indexOf('/')) : undefined;
+  const has = (n: string) => files.some((e) => e.name === n);
+  let kind: FormatId = 'zip';
+  if (prefix !== undefined && has(`${prefix}/data.pkl`)) {
+    kind =
+      has(`${prefix}/constants.pkl`) || files.some((e) => e.name.startsWith(`${prefix}/code/`))
+        ? 'torchscript'
+        : 'pytorch-zip';
+  } else if (files.length > 0 && files.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
+  ctx.setFormat(kind);
+
+  const codeEntries: string[] = [];
+  for (const en of files) {
+    if (ctx.signal?.aborted) return;
+    const role = roleOf(en, kind, prefix);
+    if (en.dataOffset === undefined) continue; // already reported by the directory reader
+    if (!isReadableMethod(en.method)) {
+      ctx.note({
+        kind: 'problem',
+        code: 'zip-unsupported-method',
+        message: `entry uses compression method ${en.method}, which brine does not decode`,
+        entry: en.name,
+        offset: en.localHeaderOffset,
+      });
+      continue;
+    }
+    const opened = openZipEntry(source, en, ctx.budget, en.name);
+    const head = await opened.reader.peek(512);
+    const fmt = detectEntry(head, en.uncompressedSize);
+    const storedOffset = opened.stored ? en.dataOffset : undefined;
+    if (PICKLE_FORMATS.has(fmt)) {
+      await ctx.scanPickle(opened.reader, en.name, role, {
+        joblib: true,
+        ...(storedOffset === undefined ? {} : { fileOffset: storedOffset }),
+      });
+      await checkCrc(opened, en, ctx);
+      continue;
+    }
+    if (
+      kind === 'torchscript' &&
+      prefix !== undefined &&
+      en.name.startsWith(`${prefix}/code/`) &&
+      !en.name.endsWith('.pkl')
+    ) {
+      codeEntries.push(en.name);
+      const text = await opened.reader.read(Math.min(en.uncompressedSize, MAX_CODE_BYTES));
+      for (const n of analyzeTorchScript(en.name, new TextDecoder().decode(text))) ctx.note(n);
+      continue;
+    }
+    if (fmt === 'unknown') continue; // tensor bytes, metadata files
+    if (opened.stored && storedOffset !== undefined) {
+      await ctx.nested(sliceSource(source, storedOffset, en.compressedSize, en.name), en.name, {
+        fileOffset: storedOffset,
+        role,
+      });
+    } else {
+      await ctx.nestedStream(opened.reader, en.name, { role });
+    }
+  }
+  if (codeEntries.length) {
+    ctx.note({
+      kind: 'finding',
+      code: 'torchscript-code',
+      message: `TorchScript archive carries ${codeEntries.length} code entries that torch.jit.load compiles and runs`,
+      evidence: { entries: codeEntries.slice(0, 20).join(', '), count: codeEntries.length },
+    });
+  }
+}
+
+function roleOf(en: ZipEntry, kind: FormatId, prefix: string | undefined): string {
+  if (prefix !== undefined && en.name === `${prefix}/data.pkl`)
+    return kind === 'torchscript' ? 'torchscript data.pkl' : 'torch data.pkl';
+  if (prefix !== undefined && en.name === `${prefix}/constants.pkl`) return 'torchscript constants.pkl';
+  if (kind === 'npz') return 'npz member';
+  return 'zip entry';
+}
+
+/** Reads what is left of a pickle entry (bounded) and compares the CRC, as zipfile would. */
+async function checkCrc(
+  opened: { reader: ForwardReader; crc: () => number | undefined },
+  en: ZipEntry,
+  ctx: ReaderContext,
+): Promise<void> {
+  const total = en.uncompressedSize;
+  const from = opened.reader.position;
+  while (opened.reader.position < total) {
+    if (opened.reader.position - from >= MAX_CRC_TAIL) return; // a huge tail: leave the CRC unchecked
+    const c = await opened.reader.read(Math.min(1 << 20, total - opened.reader.position));
+    if (c.length === 0) break;
+  }
+  const extra = await opened.reader.peek(1);
+  if (opened.reader.position !== total || extra.length) {
+    ctx.note({
+      kind: 'finding',
+      code: 'zip-size-mismatch',
+      message: `entry data does not match the ${total} bytes the directory declares`,
+      entry: en.name,
+      offset: en.localHeaderOffset,
+      evidence: { declared: total, actual: opened.reader.position + extra.length },
+    });
+    return;
+  }
+  const crc = opened.crc();
+  if (crc !== undefined && crc !== en.crc32) {
+    ctx.note({
+      kind: 'finding',
+      code: 'zip-crc-mismatch',
+      message:
+        'CRC-32 of the entry does not match the directory; torch loads it anyway, zipfile refuses (CVE-2025-10156)',
+      entry: en.name,
+      offset: en.localHeaderOffset,
+      evidence: { declared: en.crc32.toString(16), actual: crc.toString(16) },
+    });
+  }
+}

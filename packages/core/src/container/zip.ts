@@ -1,0 +1,512 @@
+import { Inflate } from 'fflate';
+import { BrineError } from '../engine/types.js';
+import { chunkReader, type ForwardReader, sourceReader } from '../source/stream.js';
+import type { ByteSource } from '../source/types.js';
+import { crc32 } from './crc32.js';
+import type { Budget, Note } from './types.js';
+
+/**
+ * Our own zip directory reader. It follows what PyTorch's loader (miniz) does: find the last
+ * end-of-central-directory record, trust the central directory for names, sizes and offsets,
+ * take the data offset from the local header's name/extra lengths, and ignore CRCs and flag
+ * bits. Everywhere a stricter reader (CPython `zipfile`, a streaming reader that trusts local
+ * headers) would see something else, we record a finding: those disagreements are how scanners
+ * have been bypassed (CVE-2025-1944, CVE-2025-1945, CVE-2025-10156).
+ */
+export const ZIP_READER_VERSION = '1';
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_EOCD = 0x06064b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+const EOCD_SEARCH = 0xffff + 22;
+
+/** One central-directory entry, with what its local header said. */
+export interface ZipEntry {
+  index: number;
+  /** Name in the central directory: what torch and zipfile look entries up by. */
+  name: string;
+  /** Name in the local header, when it could be read. */
+  localName?: string;
+  method: number;
+  flags: number;
+  localFlags?: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  /** Absolute offset of the local header in the source. */
+  localHeaderOffset: number;
+  /** Absolute offset of the entry's data, or undefined when the local header is unusable. */
+  dataOffset?: number;
+}
+
+/** What {@link readZipDirectory} learned. `notes` carry findings and problems (paths added later). */
+export interface ZipDirectory {
+  entries: ZipEntry[];
+  notes: Note[];
+  eocdOffset: number;
+  centralDirectoryOffset: number;
+  /** Bytes in front of the archive that its offsets do not count (a prepended file). */
+  prefixLength: number;
+  /** True when the directory could not be fully read: the archive is then never clean. */
+  incomplete: boolean;
+}
+
+const u16 = (b: Uint8Array, o: number) => (b[o] as number) | ((b[o + 1] as number) << 8);
+const u32 = (b: Uint8Array, o: number) => (u16(b, o) | (u16(b, o + 2) << 16)) >>> 0;
+const u64 = (b: Uint8Array, o: number) => u32(b, o) + u32(b, o + 4) * 2 ** 32;
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** miniz and torch treat names as bytes; show them as UTF-8 with invalid bytes escaped. */
+const decodeName = (b: Uint8Array) => utf8.decode(b);
+
+/** Offsets of every end-of-central-directory signature in the last 64 KiB, last first. */
+export async function findEocdCandidates(
+  source: ByteSource,
+): Promise<{ tailStart: number; tail: Uint8Array; at: number[] }> {
+  const tailStart = Math.max(0, source.size - EOCD_SEARCH);
+  const tail = await source.read(tailStart, source.size - tailStart);
+  const at: number[] = [];
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (tail[i] === 0x50 && u32(tail, i) === SIG_EOCD) at.push(tailStart + i);
+  }
+  return { tailStart, tail, at };
+}
+
+/**
+ * Reads the end record, ZIP64 records, central directory and every local header.
+ * Returns undefined when there is no end-of-central-directory record at all (not a zip).
+ */
+export async function readZipDirectory(
+  source: ByteSource,
+  budget: Budget,
+): Promise<ZipDirectory | undefined> {
+  const { tailStart, tail, at } = await findEocdCandidates(source);
+  if (at.length === 0) return undefined;
+  const notes: Note[] = [];
+  const eocdOffset = at[0] as number; // miniz scans backwards and takes the first it meets
+  const e = tail.subarray(eocdOffset - tailStart);
+  if (at.length > 1) {
+    notes.push({
+      kind: 'finding',
+      code: 'zip-multiple-eocd',
+      message: `${at.length} end-of-central-directory signatures; loaders disagree on which one counts`,
+      offset: at[1],
+      evidence: { count: at.length, used: eocdOffset, others: at.slice(1, 6).join(',') },
+    });
+  }
+  let entryCount = u16(e, 10);
+  let cdSize = u32(e, 12);
+  let cdOffset = u32(e, 16);
+  const commentLength = u16(e, 20);
+  let recordEnd = eocdOffset + 22 + commentLength;
+
+  const needs64 = entryCount === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff;
+  let zip64At: number | undefined;
+  if (eocdOffset >= 20) {
+    const loc = await source.read(eocdOffset - 20, 20);
+    if (loc.length === 20 && u32(loc, 0) === SIG_ZIP64_LOCATOR) {
+      const recOffset = u64(loc, 8);
+      const rec = recOffset + 56 <= source.size ? await source.read(recOffset, 56) : new Uint8Array(0);
+      if (rec.length === 56 && u32(rec, 0) === SIG_ZIP64_EOCD) {
+        zip64At = recOffset;
+        entryCount = u64(rec, 32);
+        cdSize = u64(rec, 40);
+        cdOffset = u64(rec, 48);
+      } else if (needs64) {
+        notes.push(problem('zip-bad-zip64', 'ZIP64 locator points to no ZIP64 end record', recOffset));
+        return {
+          entries: [],
+          notes,
+          eocdOffset,
+          centralDirectoryOffset: cdOffset,
+          prefixLength: 0,
+          incomplete: true,
+        };
+      }
+    }
+  }
+  if (needs64 && zip64At === undefined) {
+    notes.push(problem('zip-bad-zip64', 'end record needs ZIP64 but has no ZIP64 locator', eocdOffset));
+    return {
+      entries: [],
+      notes,
+      eocdOffset,
+      centralDirectoryOffset: cdOffset,
+      prefixLength: 0,
+      incomplete: true,
+    };
+  }
+  const dirEnd = zip64At ?? eocdOffset;
+
+  // A file prepended to an archive shifts every offset; CPython's zipfile compensates
+  // (`concat`), miniz does not. Both readings are checked, the shift is reported.
+  let prefixLength = 0;
+  if (cdOffset + cdSize !== dirEnd && dirEnd - cdSize >= 0) {
+    const shifted = dirEnd - cdSize;
+    const probe = await source.read(shifted, 4);
+    if (probe.length === 4 && u32(probe, 0) === SIG_CENTRAL) prefixLength = shifted - cdOffset;
+  }
+  const cdStart = cdOffset + prefixLength;
+  if (prefixLength !== 0) {
+    notes.push({
+      kind: 'finding',
+      code: 'zip-prepended-data',
+      message: `${prefixLength} bytes precede the archive its offsets describe (a file glued in front of a zip)`,
+      offset: 0,
+      evidence: { prefixLength },
+    });
+  }
+  if (cdStart < 0 || cdStart + cdSize > dirEnd) {
+    notes.push(
+      problem(
+        'zip-bad-directory',
+        `central directory (${cdStart}+${cdSize}) lies outside the file`,
+        eocdOffset,
+      ),
+    );
+    return {
+      entries: [],
+      notes,
+      eocdOffset,
+      centralDirectoryOffset: cdStart,
+      prefixLength,
+      incomplete: true,
+    };
+  }
+  if (recordEnd < source.size) {
+    notes.push({
+      kind: 'finding',
+      code: 'zip-data-after-directory',
+      message: `${source.size - recordEnd} bytes follow the end-of-central-directory record`,
+      offset: recordEnd,
+      evidence: { bytes: source.size - recordEnd },
+    });
+  } else if (recordEnd > source.size) {
+    notes.push({
+      kind: 'finding',
+      code: 'zip-comment-truncated',
+      message: 'archive comment length runs past the end of the file',
+      offset: eocdOffset,
+      evidence: { commentLength },
+    });
+    recordEnd = source.size;
+  }
+
+  const entries: ZipEntry[] = [];
+  let incomplete = false;
+  if (entryCount > budget.maxEntries) {
+    notes.push(
+      problem(
+        'limit-entries',
+        `archive declares ${entryCount} entries, more than the limit of ${budget.maxEntries}; only the first ${budget.maxEntries} are read`,
+        eocdOffset,
+      ),
+    );
+    incomplete = true;
+  }
+  if (cdSize > budget.maxDirectoryBytes) {
+    notes.push(problem('limit-directory', `central directory of ${cdSize} bytes exceeds the limit`, cdStart));
+    return {
+      entries: [],
+      notes,
+      eocdOffset,
+      centralDirectoryOffset: cdStart,
+      prefixLength,
+      incomplete: true,
+    };
+  }
+  const cd = await source.read(cdStart, cdSize);
+  let p = 0;
+  for (let i = 0; i < Math.min(entryCount, budget.maxEntries); i++) {
+    if (p + 46 > cd.length || u32(cd, p) !== SIG_CENTRAL) {
+      notes.push(
+        problem('zip-bad-directory', `central directory entry ${i} is missing or damaged`, cdStart + p),
+      );
+      incomplete = true;
+      break;
+    }
+    const nameLen = u16(cd, p + 28);
+    const extraLen = u16(cd, p + 30);
+    const commentLen = u16(cd, p + 32);
+    if (p + 46 + nameLen + extraLen + commentLen > cd.length) {
+      notes.push(
+        problem('zip-bad-directory', `central directory entry ${i} runs past the directory`, cdStart + p),
+      );
+      incomplete = true;
+      break;
+    }
+    let compressedSize = u32(cd, p + 20);
+    let uncompressedSize = u32(cd, p + 24);
+    let localHeaderOffset = u32(cd, p + 42);
+    // ZIP64 extended information: only the fields whose 32-bit value is saturated are present.
+    const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
+    for (let x = 0; x + 4 <= extra.length; ) {
+      const id = u16(extra, x);
+      const len = u16(extra, x + 2);
+      if (id === 0x0001) {
+        let q = x + 4;
+        const end = Math.min(x + 4 + len, extra.length);
+        if (uncompressedSize === 0xffffffff && q + 8 <= end) {
+          uncompressedSize = u64(extra, q);
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff && q + 8 <= end) {
+          compressedSize = u64(extra, q);
+          q += 8;
+        }
+        if (localHeaderOffset === 0xffffffff && q + 8 <= end) localHeaderOffset = u64(extra, q);
+      }
+      x += 4 + len;
+    }
+    entries.push({
+      index: i,
+      name: decodeName(cd.subarray(p + 46, p + 46 + nameLen)),
+      method: u16(cd, p + 10),
+      flags: u16(cd, p + 8),
+      crc32: u32(cd, p + 16),
+      compressedSize,
+      uncompressedSize,
+      localHeaderOffset: localHeaderOffset + prefixLength,
+    });
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  if (!incomplete && entries.length < entryCount) incomplete = true;
+
+  await readLocalHeaders(source, entries, cdStart, notes);
+  checkLayout(entries, cdStart, prefixLength, notes);
+  return { entries, notes, eocdOffset, centralDirectoryOffset: cdStart, prefixLength, incomplete };
+}
+
+async function readLocalHeaders(source: ByteSource, entries: ZipEntry[], cdStart: number, notes: Note[]) {
+  const seen = new Map<string, number>();
+  for (const en of entries) {
+    const prior = seen.get(en.name);
+    if (prior !== undefined) {
+      notes.push({
+        kind: 'finding',
+        code: 'zip-duplicate-name',
+        message: `entry name "${en.name}" appears more than once; loaders pick different copies`,
+        offset: en.localHeaderOffset,
+        evidence: { name: en.name, first: prior, again: en.index },
+      });
+    } else seen.set(en.name, en.index);
+
+    if (en.flags & 0x61) {
+      notes.push({
+        kind: 'finding',
+        code: 'zip-flag-bits',
+        message: `entry "${en.name}" sets general-purpose flag bits 0x${(en.flags & 0x61).toString(16)} (encryption/patch data) that torch ignores and zipfile refuses (CVE-2025-1945)`,
+        offset: en.localHeaderOffset,
+        evidence: { name: en.name, flags: en.flags },
+      });
+    }
+    if (en.localHeaderOffset + 30 > cdStart) {
+      notes.push(
+        finding(
+          'zip-entry-out-of-bounds',
+          `entry "${en.name}" local header lies outside the entry area`,
+          en,
+          {
+            localHeaderOffset: en.localHeaderOffset,
+          },
+        ),
+      );
+      continue;
+    }
+    const h = await source.read(en.localHeaderOffset, 30);
+    if (h.length < 30 || u32(h, 0) !== SIG_LOCAL) {
+      notes.push(
+        finding('zip-bad-local-header', `entry "${en.name}" has no local header at its offset`, en, {
+          localHeaderOffset: en.localHeaderOffset,
+        }),
+      );
+      continue;
+    }
+    const nameLen = u16(h, 26);
+    const extraLen = u16(h, 28);
+    const nameBytes = await source.read(en.localHeaderOffset + 30, nameLen);
+    en.localName = decodeName(nameBytes);
+    en.localFlags = u16(h, 6);
+    en.dataOffset = en.localHeaderOffset + 30 + nameLen + extraLen;
+    if (en.localName !== en.name) {
+      notes.push(
+        finding(
+          'zip-local-name-mismatch',
+          `local header names "${en.localName}" but the central directory names "${en.name}"; torch uses the central name, streaming readers the local one (CVE-2025-1944)`,
+          en,
+          { centralName: en.name, localName: en.localName },
+        ),
+      );
+    }
+    if (en.localFlags !== en.flags && (en.localFlags & 0x61) !== (en.flags & 0x61)) {
+      notes.push(
+        finding('zip-flag-mismatch', `entry "${en.name}" has different flag bits in its local header`, en, {
+          centralFlags: en.flags,
+          localFlags: en.localFlags,
+        }),
+      );
+    }
+    if (u16(h, 8) !== en.method) {
+      notes.push(
+        finding(
+          'zip-method-mismatch',
+          `entry "${en.name}" has a different compression method in its local header`,
+          en,
+          {
+            centralMethod: en.method,
+            localMethod: u16(h, 8),
+          },
+        ),
+      );
+    }
+    if (en.dataOffset + en.compressedSize > cdStart) {
+      notes.push(
+        finding(
+          'zip-entry-out-of-bounds',
+          `entry "${en.name}" data runs past the start of the central directory`,
+          en,
+          {
+            dataOffset: en.dataOffset,
+            compressedSize: en.compressedSize,
+            centralDirectoryOffset: cdStart,
+          },
+        ),
+      );
+    }
+  }
+}
+
+function checkLayout(entries: ZipEntry[], cdStart: number, prefixLength: number, notes: Note[]) {
+  const spans = entries
+    .filter((e) => e.dataOffset !== undefined)
+    .map((e) => ({ e, start: e.localHeaderOffset, end: (e.dataOffset as number) + e.compressedSize }))
+    .sort((a, b) => a.start - b.start);
+  const first = spans[0];
+  if (first && first.start > prefixLength) {
+    notes.push({
+      kind: 'finding',
+      code: 'zip-data-before-first-entry',
+      message: `${first.start - prefixLength} bytes of unlisted data before the first entry`,
+      offset: prefixLength,
+      evidence: { bytes: first.start - prefixLength },
+    });
+  }
+  let overlaps = 0;
+  for (let i = 1; i < spans.length; i++) {
+    const a = spans[i - 1] as (typeof spans)[number];
+    const b = spans[i] as (typeof spans)[number];
+    if (b.start < a.end) {
+      overlaps++;
+      if (overlaps <= 5) {
+        notes.push(
+          finding('zip-overlapping-entries', `entries "${a.e.name}" and "${b.e.name}" share bytes`, b.e, {
+            first: a.e.name,
+            second: b.e.name,
+            overlap: a.end - b.start,
+          }),
+        );
+      }
+    }
+  }
+  const last = spans[spans.length - 1];
+  if (last && last.end < cdStart) {
+    const gap = cdStart - Math.max(...spans.map((s) => s.end));
+    if (gap > 0) {
+      notes.push({
+        kind: 'finding',
+        code: 'zip-unlisted-data',
+        message: `${gap} bytes of unlisted data between the last entry and the central directory`,
+        offset: cdStart - gap,
+        evidence: { bytes: gap },
+      });
+    }
+  }
+}
+
+function finding(code: string, message: string, en: ZipEntry, evidence: Note['evidence']): Note {
+  return { kind: 'finding', code, message, offset: en.localHeaderOffset, entry: en.name, evidence };
+}
+
+function problem(code: string, message: string, offset: number): Note {
+  return { kind: 'problem', code, message, offset };
+}
+
+/** Compression methods torch's miniz (stored, deflate) can read. */
+export const isReadableMethod = (method: number) => method === 0 || method === 8;
+
+/**
+ * Opens an entry's data for reading front to back. Stored entries read straight from the source;
+ * deflated ones inflate in small steps so output per step stays bounded, and every inflated byte
+ * is charged to the budget (decompression bombs end in `limit-inflate`).
+ * The returned `crc()` is the CRC of the bytes read so far (undefined once bytes were skipped unseen).
+ */
+export function openZipEntry(
+  source: ByteSource,
+  en: ZipEntry,
+  budget: Budget,
+  name: string,
+): { reader: ForwardReader; crc: () => number | undefined; stored: boolean } {
+  const start = en.dataOffset ?? en.localHeaderOffset;
+  const csize = Math.max(0, Math.min(en.compressedSize, source.size - start));
+  let crc = 0;
+  let skipped = false;
+  if (en.method === 0) {
+    const inner = sourceReader(source, start, start + csize, name);
+    const reader: ForwardReader = {
+      ...inner,
+      name,
+      get position() {
+        return inner.position;
+      },
+      size: inner.size,
+      async read(n) {
+        const d = await inner.read(n);
+        crc = crc32(crc, d);
+        return d;
+      },
+      peek: inner.peek,
+      async skip(n) {
+        const k = await inner.skip(n);
+        if (k > 0) skipped = true; // skipped bytes are not in the CRC
+        return k;
+      },
+      sourceOffset: inner.sourceOffset,
+    };
+    return { reader, crc: () => (skipped ? undefined : crc), stored: true };
+  }
+  if (en.method !== 8)
+    throw new BrineError('zip-unsupported-method', `compression method ${en.method}`, name);
+  async function* inflate(): AsyncGenerator<Uint8Array> {
+    const out: Uint8Array[] = [];
+    let ended = false;
+    const inf = new Inflate((d, final) => {
+      out.push(d);
+      if (final) ended = true;
+    });
+    let pos = 0;
+    while (!ended) {
+      const n = Math.min(16 * 1024, csize - pos);
+      const c = n > 0 ? await source.read(start + pos, n) : new Uint8Array(0);
+      pos += c.length;
+      try {
+        inf.push(c, pos >= csize);
+      } catch (e) {
+        throw new BrineError(
+          'inflate-error',
+          `bad deflate data: ${e instanceof Error ? e.message : e}`,
+          name,
+        );
+      }
+      while (out.length) {
+        const d = out.shift() as Uint8Array;
+        budget.chargeInflated(d.length, name);
+        crc = crc32(crc, d);
+        yield d;
+      }
+      if (pos >= csize) break;
+    }
+  }
+  return { reader: chunkReader(name, inflate()), crc: () => crc, stored: false };
+}

@@ -1,0 +1,309 @@
+import { readZipArchive } from '../container/pytorch.js';
+import { readerFor, readerVersions } from '../container/registry.js';
+import type {
+  Budget,
+  ContainerReader,
+  Note,
+  PickleStreamOptions,
+  ReaderContext,
+} from '../container/types.js';
+import { findEocdCandidates } from '../container/zip.js';
+import { bufferSource } from '../source/buffer.js';
+import { type ForwardReader, readAll, sourceReader } from '../source/stream.js';
+import type { ByteSource } from '../source/types.js';
+import { DEFAULT_LIMITS, type EngineLimits } from './limits.js';
+import { expectedFormats, extensionOf } from './names.js';
+import { runPickle } from './pickle-driver.js';
+import { BrineError, type FileScan, type FormatId, type InnerPath, type StreamScan } from './types.js';
+
+/** Version of the engine's own logic (recursion, limits, polyglot checks); reported in every FileScan. */
+export const ENGINE_VERSION = '1';
+
+/** Options for {@link scan}. */
+export interface ScanOptions {
+  /** Overrides for the resource limits (depth, entries, inflated bytes ...); see {@link DEFAULT_LIMITS}. */
+  limits?: Partial<EngineLimits>;
+  /** Stops the scan; what was found so far is returned with an `aborted` problem. */
+  signal?: AbortSignal;
+}
+
+const HEAD = 512;
+const ZIP_FAMILY: ReadonlySet<FormatId> = new Set(['zip', 'pytorch-zip', 'torchscript', 'npz']);
+
+/**
+ * Scans one input: detects its format by content, walks every container, scans every pickle a
+ * loader would unpickle, and records every structural finding and every part it could not read.
+ * It never throws for bad content; only a failing source (I/O) can end it early, and even then
+ * the result so far is returned with a problem.
+ */
+export async function scan(source: ByteSource, options: ScanOptions = {}): Promise<FileScan> {
+  const started = performance.now();
+  const limits: EngineLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const out: FileScan = {
+    file: source.name,
+    size: source.size,
+    format: 'unknown',
+    formats: [],
+    streams: [],
+    containerFindings: [],
+    problems: [],
+    bytesRead: 0,
+    durationMs: 0,
+    engineVersion: ENGINE_VERSION,
+    readerVersions: readerVersions(),
+  };
+  const walk = new Walk(out, limits, options.signal);
+  const path: InnerPath = [source.name];
+  try {
+    if (source.size === 0) {
+      out.problems.push({ code: 'empty-file', message: 'file is empty: not a model format', path });
+    } else {
+      out.format = await walk.visitSource(source, path, 0, { fileOffset: 0 });
+      if (out.format === 'unknown') {
+        out.problems.push({
+          code: 'not-a-model-format',
+          message:
+            'content matches no model or archive format brine reads (not a pickle, zip, npy, safetensors ...)',
+          path,
+        });
+      }
+      if (!ZIP_FAMILY.has(out.format)) await walk.polyglot(source, path, out.format);
+    }
+  } catch (e) {
+    walk.fail(e, path);
+  }
+  out.bytesRead = source.bytesRead;
+  out.durationMs = performance.now() - started;
+  return out;
+}
+
+class Walk {
+  private inflated = 0;
+  readonly budget: Budget;
+
+  constructor(
+    readonly out: FileScan,
+    readonly limits: EngineLimits,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.budget = {
+      maxEntries: limits.maxEntries,
+      maxDirectoryBytes: limits.maxDirectoryBytes,
+      chargeInflated: (bytes, name) => {
+        this.inflated += bytes;
+        if (this.inflated > limits.maxInflatedBytes) {
+          throw new BrineError(
+            'limit-inflate',
+            `decompressed data passed ${limits.maxInflatedBytes} bytes (a decompression bomb, or raise maxInflatedBytes)`,
+            name,
+          );
+        }
+        this.checkAbort();
+      },
+    };
+  }
+
+  checkAbort() {
+    if (this.signal?.aborted) throw new BrineError('aborted', 'scan aborted');
+  }
+
+  fail(e: unknown, path: InnerPath, offset?: number) {
+    const code = e instanceof BrineError ? e.code : 'internal-error';
+    const message =
+      e instanceof BrineError ? e.message : `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
+    const at = e instanceof BrineError && e.offset !== undefined ? e.offset : offset;
+    this.out.problems.push({ code, message, path, ...(at === undefined ? {} : { offset: at }) });
+  }
+
+  /** Random-access descent: readers with `open` get the source, others a forward view of it. */
+  async visitSource(
+    source: ByteSource,
+    path: InnerPath,
+    depth: number,
+    opts: VisitOptions,
+  ): Promise<FormatId> {
+    if (!this.depthOk(path, depth)) return 'unknown';
+    const head = await source.read(0, HEAD);
+    const reader = readerFor(head, source.size);
+    return this.run(reader, path, depth, opts, (r, ctx) => {
+      if (r.open) return r.open(source, ctx);
+      return (r.stream as NonNullable<ContainerReader['stream']>)(
+        sourceReader(source, 0, source.size, path.at(-1)),
+        ctx,
+      );
+    });
+  }
+
+  /** Forward-only descent (decompressed data): random-access formats are buffered within limits. */
+  async visitStream(
+    reader: ForwardReader,
+    path: InnerPath,
+    depth: number,
+    opts: VisitOptions,
+  ): Promise<FormatId> {
+    if (!this.depthOk(path, depth)) return 'unknown';
+    const head = await reader.peek(HEAD);
+    const r = readerFor(head, reader.size);
+    if (r && !r.stream) {
+      const { bytes, complete } = await readAll(reader, this.limits.maxBufferedBytes);
+      if (!complete) {
+        this.out.formats.push({ path, format: r.format });
+        this.out.problems.push({
+          code: 'limit-buffer',
+          message: `${r.format} inside a stream is larger than ${this.limits.maxBufferedBytes} bytes and needs random access; not scanned`,
+          path,
+        });
+        return r.format;
+      }
+      return this.visitSource(bufferSource(path.at(-1) ?? '', bytes), path, depth, opts);
+    }
+    return this.run(r, path, depth, opts, (rd, ctx) =>
+      (rd.stream as NonNullable<ContainerReader['stream']>)(reader, ctx),
+    );
+  }
+
+  private depthOk(path: InnerPath, depth: number): boolean {
+    if (depth <= this.limits.maxDepth) return true;
+    this.out.problems.push({
+      code: 'limit-depth',
+      message: `containers nested deeper than ${this.limits.maxDepth} levels; not scanned`,
+      path,
+    });
+    return false;
+  }
+
+  private async run(
+    reader: ContainerReader | undefined,
+    path: InnerPath,
+    depth: number,
+    opts: VisitOptions,
+    go: (r: ContainerReader, ctx: ReaderContext) => Promise<void>,
+  ): Promise<FormatId> {
+    const record = { path, format: reader?.format ?? ('unknown' as FormatId) };
+    this.out.formats.push(record);
+    if (reader) {
+      const ctx = this.context(path, depth, record);
+      try {
+        this.checkAbort();
+        await go(reader, ctx);
+      } catch (e) {
+        this.fail(e, path);
+      }
+    }
+    this.checkName(path, record.format, opts);
+    return record.format;
+  }
+
+  private checkName(path: InnerPath, format: FormatId, opts: VisitOptions) {
+    const name = path.at(-1) ?? '';
+    const expected = expectedFormats(name);
+    if (!expected || expected.includes(format)) return;
+    if (format === 'unknown' && path.length > 1) return; // plain data inside an archive
+    this.out.containerFindings.push({
+      code: 'name-format-mismatch',
+      message: `named .${extensionOf(name)} but the content is ${format}`,
+      path,
+      ...(opts.fileOffset === undefined ? {} : { offset: opts.fileOffset }),
+      evidence: { extension: extensionOf(name) ?? '', format, expected: expected.join('|') },
+    });
+  }
+
+  private context(path: InnerPath, depth: number, record: { format: FormatId }): ReaderContext {
+    const walk = this;
+    return {
+      path,
+      depth,
+      budget: this.budget,
+      limits: this.limits,
+      signal: this.signal,
+      setFormat(format) {
+        record.format = format;
+      },
+      note: (n) => this.note(path, n),
+      async scanPickle(reader, entry, role, opts = {}) {
+        const p = entry === undefined ? path : [...path, entry];
+        return walk.scanPickle(reader, p, role, depth, opts);
+      },
+      nested: (source, entry, o = {}) => this.visitSource(source, [...path, entry], depth + 1, o),
+      nestedStream: (reader, entry, o = {}) => this.visitStream(reader, [...path, entry], depth + 1, o),
+    };
+  }
+
+  note(path: InnerPath, n: Note) {
+    const p = n.entry === undefined ? path : [...path, n.entry];
+    const base = {
+      code: n.code,
+      message: n.message,
+      path: p,
+      ...(n.offset === undefined ? {} : { offset: n.offset }),
+    };
+    if (n.kind === 'problem') this.out.problems.push(base);
+    else this.out.containerFindings.push({ ...base, ...(n.evidence ? { evidence: n.evidence } : {}) });
+  }
+
+  async scanPickle(
+    reader: ForwardReader,
+    path: InnerPath,
+    role: string,
+    depth: number,
+    opts: PickleStreamOptions,
+  ): Promise<{ scan: StreamScan; consumed: number }> {
+    if (this.out.streams.length >= this.limits.maxStreams) {
+      throw new BrineError('limit-streams', `more than ${this.limits.maxStreams} pickle streams in one file`);
+    }
+    const run = await runPickle(reader, opts, {
+      // joblib object arrays: a whole pickle nested in the stream, reported as its own stream
+      nestedPickle: async (inner, offset, innerRole) => {
+        const p = [...path, `[object array @${offset}]`];
+        const fileOffset = inner.sourceOffset();
+        const r = await this.scanPickle(inner, p, innerRole, depth + 1, {
+          joblib: true,
+          maxPickles: 1,
+          ...(fileOffset === undefined ? {} : { fileOffset }),
+        });
+        return r.consumed;
+      },
+      checkAbort: () => this.checkAbort(),
+    });
+    const stream: StreamScan = {
+      path,
+      role,
+      ...(opts.fileOffset === undefined ? {} : { fileOffset: opts.fileOffset }),
+      result: run.result,
+    };
+    this.out.streams.push(stream);
+    for (const n of run.notes) this.note(path, n);
+    if (run.error) this.fail(run.error, path, run.consumed);
+    return { scan: stream, consumed: run.consumed };
+  }
+
+  /**
+   * `pickle.load` and torch read offset 0; zip readers find the archive from its end. A file that
+   * is both (a zip glued after a pickle, or the reverse) is reported and both readings scanned.
+   */
+  async polyglot(source: ByteSource, path: InnerPath, format: FormatId) {
+    if (source.size < 22) return;
+    const { at } = await findEocdCandidates(source);
+    if (at.length === 0) return;
+    this.out.containerFindings.push({
+      code: 'polyglot-zip',
+      message: `file reads as ${format} from offset 0 and also holds a zip archive found from its end; both are scanned`,
+      path,
+      offset: at[0] as number,
+      evidence: { format, eocdOffset: at[0] as number },
+    });
+    const zipPath = [...path, '[zip view]'];
+    const record = { path: zipPath, format: 'zip' as FormatId };
+    this.out.formats.push(record);
+    try {
+      await readZipArchive(source, this.context(zipPath, 1, record));
+    } catch (e) {
+      this.fail(e, zipPath);
+    }
+  }
+}
+
+interface VisitOptions {
+  fileOffset?: number;
+  role?: string;
+}
