@@ -1,3 +1,28 @@
+export { detectFormat } from './container/registry.js';
+// Node-only (node:fs): kept in its own module so runtime-agnostic code never imports it.
+export { type ConvertFileOptions, convertToSafetensors } from './convert/convert-file.js';
+export type {
+  CheckpointFormat,
+  ConversionPlan,
+  ConvertedTensor,
+  ConvertGate,
+  ConvertGateVerdict,
+  ConvertOptions,
+  ConvertResult,
+  ConvertStream,
+  DroppedValue,
+  IncrementalHash,
+  PreparedConversion,
+} from './convert/index.js';
+export {
+  CONVERTER_VERSION,
+  ConvertError,
+  type ConvertErrorCode,
+  convertToSafetensorsStream,
+  prepareConversion,
+} from './convert/index.js';
+export { DEFAULT_LIMITS, type EngineLimits } from './engine/limits.js';
+export { ENGINE_VERSION, type ScanOptions, scan } from './engine/scan.js';
 export type {
   ContainerFinding,
   FileScan,
@@ -10,11 +35,8 @@ export { BrineError } from './engine/types.js';
 export type * from './pickle/events.js';
 export type { BrowserFileSourceOptions } from './source/browser-file.js';
 export { BrowserFileSource } from './source/browser-file.js';
-export type * from './source/types.js';
-export { detectFormat } from './container/registry.js';
-export { DEFAULT_LIMITS, type EngineLimits } from './engine/limits.js';
-export { ENGINE_VERSION, type ScanOptions, scan } from './engine/scan.js';
 export { bufferSource } from './source/buffer.js';
 export { openFileSource } from './source/file.js';
 export { type HttpSourceOptions, httpSource } from './source/http.js';
 export { chunkReader, type ForwardReader, sourceReader } from './source/stream.js';
+export type * from './source/types.js';
