@@ -39,6 +39,8 @@ export interface ZipEntry {
   localHeaderOffset: number;
   /** Absolute offset of the entry's data, or undefined when the local header is unusable. */
   dataOffset?: number;
+  /** Bytes of the data descriptor after the data (flag bit 3), when there is one. */
+  descriptorLength?: number;
 }
 
 /** What {@link readZipDirectory} learned. `notes` carry findings and problems (paths added later). */
@@ -107,15 +109,21 @@ export async function readZipDirectory(
   if (eocdOffset >= 20) {
     const loc = await source.read(eocdOffset - 20, 20);
     if (loc.length === 20 && u32(loc, 0) === SIG_ZIP64_LOCATOR) {
-      const recOffset = u64(loc, 8);
-      const rec = recOffset + 56 <= source.size ? await source.read(recOffset, 56) : new Uint8Array(0);
-      if (rec.length === 56 && u32(rec, 0) === SIG_ZIP64_EOCD) {
-        zip64At = recOffset;
-        entryCount = u64(rec, 32);
-        cdSize = u64(rec, 40);
-        cdOffset = u64(rec, 48);
-      } else if (needs64) {
-        notes.push(problem('zip-bad-zip64', 'ZIP64 locator points to no ZIP64 end record', recOffset));
+      // The record normally sits right before the locator; when the stated offset misses it,
+      // a prefix was glued in front (the same shift as the central directory's).
+      for (const at of [u64(loc, 8), eocdOffset - 20 - 56]) {
+        if (at < 0 || at + 56 > source.size) continue;
+        const rec = await source.read(at, 56);
+        if (rec.length === 56 && u32(rec, 0) === SIG_ZIP64_EOCD) {
+          zip64At = at;
+          entryCount = u64(rec, 32);
+          cdSize = u64(rec, 40);
+          cdOffset = u64(rec, 48);
+          break;
+        }
+      }
+      if (zip64At === undefined && needs64) {
+        notes.push(problem('zip-bad-zip64', 'ZIP64 locator points to no ZIP64 end record', eocdOffset - 20));
         return {
           entries: [],
           notes,
@@ -330,6 +338,14 @@ async function readLocalHeaders(source: ByteSource, entries: ZipEntry[], cdStart
     en.localName = decodeName(nameBytes);
     en.localFlags = u16(h, 6);
     en.dataOffset = en.localHeaderOffset + 30 + nameLen + extraLen;
+    if (en.flags & 0x08) {
+      // A data descriptor follows the data (torch's miniz writer sets bit 3 on every entry); count it
+      // as part of the entry so the layout check does not see it as unlisted bytes.
+      const zip64 = en.compressedSize >= 0xffffffff || en.uncompressedSize >= 0xffffffff;
+      const sig = await source.read(en.dataOffset + en.compressedSize, 4);
+      const signed = sig.length === 4 && u32(sig, 0) === 0x08074b50;
+      en.descriptorLength = (signed ? 4 : 0) + (zip64 ? 20 : 12);
+    }
     if (en.localName !== en.name) {
       notes.push(
         finding(
@@ -381,7 +397,11 @@ async function readLocalHeaders(source: ByteSource, entries: ZipEntry[], cdStart
 function checkLayout(entries: ZipEntry[], cdStart: number, prefixLength: number, notes: Note[]) {
   const spans = entries
     .filter((e) => e.dataOffset !== undefined)
-    .map((e) => ({ e, start: e.localHeaderOffset, end: (e.dataOffset as number) + e.compressedSize }))
+    .map((e) => ({
+      e,
+      start: e.localHeaderOffset,
+      end: (e.dataOffset as number) + e.compressedSize + (e.descriptorLength ?? 0),
+    }))
     .sort((a, b) => a.start - b.start);
   const first = spans[0];
   if (first && first.start > prefixLength) {
