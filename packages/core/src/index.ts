@@ -33,6 +33,17 @@ export type {
 } from './engine/types.js';
 export { BrineError } from './engine/types.js';
 export type * from './pickle/events.js';
+export type { PauseControl, ScanPickleOptions } from './pickle/scan.js';
+export { scanPickle } from './pickle/scan.js';
+export type {
+  BuildPause,
+  FeedStatus,
+  PickleScanner,
+  PickleScannerOptions,
+  ScannerLimits,
+} from './pickle/scanner.js';
+export { createPickleScanner, DEFAULT_SCANNER_LIMITS } from './pickle/scanner.js';
+export { loadScannerModule } from './pickle/wasm.js';
 export type { BrowserFileSourceOptions } from './source/browser-file.js';
 export { BrowserFileSource } from './source/browser-file.js';
 export { bufferSource } from './source/buffer.js';

@@ -54,6 +54,11 @@ export interface PickleImport {
   resolved: boolean;
   /** True once REDUCE/NEWOBJ/NEWOBJ_EX/OBJ/INST applies the imported object (directly or via memo). */
   called: boolean;
+  /**
+   * `module name` as written in the stream when the unpickler renames it before importing
+   * (Python 2 names at protocol < 3, e.g. `__builtin__ eval` → `builtins.eval`).
+   */
+  writtenAs?: string;
 }
 
 export type CallOpcode = 'REDUCE' | 'NEWOBJ' | 'NEWOBJ_EX' | 'OBJ' | 'INST' | 'BUILD';
