@@ -1,0 +1,176 @@
+import { Worker } from 'node:worker_threads';
+import type { SkippedInput } from '@brine/report';
+import type { FileReport } from '@brine/rules';
+import type { ScanInput } from './inputs.js';
+import { failedReport, type ScanOutcome, type ScanSettings, scanInput } from './scan-one.js';
+import type { WorkerResult, WorkerTask } from './scan-worker.js';
+
+/** How a run is carried out. */
+export interface RunOptions {
+  /** Worker threads; 1 scans in the main thread. */
+  jobs: number;
+  settings: ScanSettings;
+  /** Aborting stops handing out inputs; inputs already finished are kept. */
+  signal?: AbortSignal;
+  onResult?: (outcome: ScanOutcome, done: number) => void;
+  /** Scans inputs that only the main thread can read (standard input). */
+  scanLocal?: (input: ScanInput) => Promise<ScanOutcome>;
+}
+
+/** The reports of a run, in input order; `interrupted` when the signal stopped it early. */
+export interface RunResult {
+  reports: FileReport[];
+  skipped: SkippedInput[];
+  interrupted: boolean;
+}
+
+function isLocalOnly(input: ScanInput): boolean {
+  return input.kind === 'stdin';
+}
+
+function collect(outcomes: ReadonlyArray<ScanOutcome | undefined>, interrupted: boolean): RunResult {
+  const reports: FileReport[] = [];
+  const skipped: SkippedInput[] = [];
+  let missing = false;
+  for (const o of outcomes) {
+    if (o === undefined) missing = true;
+    else if ('report' in o) reports.push(o.report);
+    else skipped.push(o.skipped);
+  }
+  return { reports, skipped, interrupted: interrupted || missing };
+}
+
+/** Resolves with the work's result, or undefined once the signal aborts: a hung read must not hold up Ctrl-C. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+async function runSerial(inputs: readonly ScanInput[], opts: RunOptions): Promise<RunResult> {
+  const outcomes: Array<ScanOutcome | undefined> = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    if (opts.signal?.aborted) break;
+    const input = inputs[i] as ScanInput;
+    const outcome = await untilAborted(
+      isLocalOnly(input) && opts.scanLocal
+        ? opts.scanLocal(input)
+        : scanInput(input, opts.settings, opts.signal),
+      opts.signal,
+    );
+    if (outcome === undefined) break;
+    outcomes[i] = outcome;
+    opts.onResult?.(outcome, i + 1);
+  }
+  return collect(outcomes, opts.signal?.aborted === true);
+}
+
+/**
+ * Scans every input and returns the reports in input order, whatever order the workers finish in,
+ * so `--jobs 1` and `--jobs N` print the same report.
+ */
+export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): Promise<RunResult> {
+  const remote = inputs.filter((i) => !isLocalOnly(i));
+  const jobs = Math.max(1, Math.min(opts.jobs, remote.length));
+  if (jobs <= 1) return runSerial(inputs, opts);
+
+  const outcomes: Array<ScanOutcome | undefined> = new Array(inputs.length);
+  let done = 0;
+  const record = (index: number, outcome: ScanOutcome) => {
+    outcomes[index] = outcome;
+    done += 1;
+    opts.onResult?.(outcome, done);
+  };
+
+  // Local-only inputs (stdin) are read here while the workers get on with the rest.
+  const localWork = (async () => {
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as ScanInput;
+      if (!isLocalOnly(input) || opts.signal?.aborted) continue;
+      const outcome = await untilAborted(
+        opts.scanLocal ? opts.scanLocal(input) : scanInput(input, opts.settings, opts.signal),
+        opts.signal,
+      );
+      if (outcome !== undefined) record(i, outcome);
+    }
+  })();
+
+  const queue: WorkerTask[] = [];
+  inputs.forEach((input, index) => {
+    if (!isLocalOnly(input)) queue.push({ index, input });
+  });
+  // Batches amortise the message round trip over many small files; they shrink towards the end so
+  // no worker is left holding a long tail while the others idle.
+  const batchSize = () => Math.max(1, Math.min(64, Math.floor(queue.length / (jobs * 4))));
+
+  const interrupted = await new Promise<boolean>((resolveRun) => {
+    const workers = new Set<Worker>();
+    let finished = false;
+    const finish = (wasInterrupted: boolean) => {
+      if (finished) return;
+      finished = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      for (const w of workers) void w.terminate();
+      resolveRun(wasInterrupted);
+    };
+    const onAbort = () => finish(true);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const start = () => {
+      const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: opts.settings });
+      const inFlight = new Set<number>();
+      const feed = () => {
+        while (inFlight.size < 2 * batchSize() && queue.length > 0 && !opts.signal?.aborted) {
+          const batch = queue.splice(0, batchSize());
+          for (const t of batch) inFlight.add(t.index);
+          worker.postMessage(batch);
+        }
+        if (inFlight.size === 0) {
+          workers.delete(worker);
+          void worker.terminate();
+          if (workers.size === 0) finish(false);
+        }
+      };
+      worker.on('message', (msg: WorkerResult) => {
+        inFlight.delete(msg.index);
+        record(msg.index, msg.outcome);
+        feed();
+      });
+      // A worker that dies (out of memory, a bug) takes its in-flight inputs with it: they are
+      // reported as unscannable and a fresh worker takes over the rest of the queue.
+      const onDeath = (why: string) => {
+        if (!workers.has(worker) || finished) return;
+        workers.delete(worker);
+        for (const index of inFlight) {
+          const input = inputs[index] as ScanInput;
+          record(index, { report: failedReport(input.name, 'scanner-crashed', why, opts.settings.policy) });
+        }
+        inFlight.clear();
+        if (queue.length > 0 && !opts.signal?.aborted) start();
+        else if (workers.size === 0) finish(opts.signal?.aborted === true);
+      };
+      worker.on('error', (e) => onDeath(`the scanner thread failed: ${e.message}`));
+      worker.on('exit', (code) => onDeath(`the scanner thread exited with code ${code}`));
+      workers.add(worker);
+      feed();
+    };
+    for (let i = 0; i < jobs && queue.length > 0; i++) start();
+    if (workers.size === 0) finish(opts.signal?.aborted === true);
+  });
+
+  await localWork;
+  return collect(outcomes, interrupted);
+}
