@@ -172,7 +172,15 @@ function renderImports(report: FileReport): HTMLElement {
     'section',
     { class: 'imports' },
     h('h4', null, `Every import (${total})`),
-    total === 0 ? h('p', null, 'This file imports nothing: loading it cannot call any function.') : null,
+    total === 0
+      ? h(
+          'p',
+          null,
+          report.verdict === 'unscannable' || report.problems.length > 0
+            ? 'No imports were found in the parts brine could read.'
+            : 'This file imports nothing: loading it cannot call any function.',
+        )
+      : null,
     TIER_ORDER.map((tier) => {
       const rows = grouped.get(tier);
       if (!rows || rows.length === 0) return null;

@@ -1,0 +1,257 @@
+/**
+ * The page: takes files from the picker or a drop, hands each `File` handle to the scan worker,
+ * and shows the reports. Nothing here sends bytes anywhere; downloads are made from a Blob in the tab.
+ */
+import { type RunReport, renderReport as renderRun } from '@brine/report';
+import type { FileReport, Verdict } from '@brine/rules';
+import { getRule, rules } from '@brine/rules';
+import { h, required } from './dom.js';
+import type { PolicyName, ScanRequest, WorkerMessage } from './protocol.js';
+import { formatBytes, renderPending, renderReport } from './view.js';
+
+declare const BRINE_VERSION: string;
+
+interface Entry {
+  id: number;
+  file: File;
+  name: string;
+  card: HTMLElement;
+  report?: FileReport;
+}
+
+const input = required<HTMLInputElement>('file-input');
+const dropzone = required<HTMLElement>('dropzone');
+const policySelect = required<HTMLSelectElement>('policy');
+const status = required<HTMLElement>('status');
+const results = required<HTMLOListElement>('results');
+const downloadJson = required<HTMLButtonElement>('download-json');
+const downloadSarif = required<HTMLButtonElement>('download-sarif');
+const clearButton = required<HTMLButtonElement>('clear');
+
+const entries = new Map<number, Entry>();
+let nextId = 1;
+let workerReady = false;
+let workerFailed: string | undefined;
+let rulesetVersion = '';
+let engineVersion = '';
+let startedAt: string | undefined;
+let startedMs = 0;
+let lastPolicy: PolicyName = 'default';
+
+const worker = new Worker(new URL('scan-worker.js', document.baseURI), { type: 'module' });
+
+function fail(message: string): void {
+  workerFailed = message;
+  status.textContent = `brine cannot scan in this browser: ${message}`;
+  status.classList.add('error');
+  for (const entry of entries.values()) {
+    if (!entry.report) finish(entry, unscannable(entry, 'scanner-unavailable', message));
+  }
+}
+
+worker.addEventListener('error', (e) => fail(e.message || 'the scan worker did not start'));
+worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
+  const msg = e.data;
+  switch (msg.type) {
+    case 'ready':
+      workerReady = true;
+      rulesetVersion = msg.versions.rules;
+      engineVersion = msg.versions.engine;
+      updateStatus();
+      break;
+    case 'fatal':
+      fail(msg.message);
+      break;
+    case 'progress': {
+      const entry = entries.get(msg.id);
+      const text = entry?.card.querySelector('.progress-text');
+      if (entry && text) {
+        text.textContent = `Reading… ${formatBytes(msg.bytesRead)} read of ${formatBytes(entry.file.size)} (tensor data is skipped, not read)`;
+      }
+      break;
+    }
+    case 'done': {
+      const entry = entries.get(msg.id);
+      if (entry) finish(entry, msg.report);
+      break;
+    }
+  }
+});
+
+function unscannable(entry: Entry, code: string, message: string): FileReport {
+  return {
+    file: entry.name,
+    size: entry.file.size,
+    format: 'unknown',
+    verdict: 'unscannable',
+    reasons: [message],
+    findings: [],
+    imports: [],
+    problems: [{ code, message, path: [entry.name] }],
+    stats: { bytesRead: 0, durationMs: 0, pickles: 0, opcodes: 0 },
+    fails: true,
+  };
+}
+
+function finish(entry: Entry, report: FileReport): void {
+  entry.report = report;
+  const card = renderReport(report, getRule, `file-${entry.id}`);
+  entry.card.replaceWith(card);
+  entry.card = card;
+  updateStatus();
+}
+
+function updateStatus(): void {
+  status.classList.remove('error');
+  if (workerFailed) return;
+  const all = [...entries.values()];
+  const done = all.filter((e) => e.report);
+  const hasResults = done.length > 0;
+  downloadJson.disabled = !hasResults;
+  downloadSarif.disabled = !hasResults;
+  clearButton.disabled = all.length === 0 || done.length < all.length;
+  if (!workerReady) {
+    status.textContent = 'Loading the scanner…';
+  } else if (all.length === 0) {
+    status.textContent = 'Ready. Drop files or choose them; they stay on this device.';
+  } else if (done.length < all.length) {
+    const current = all.find((e) => !e.report);
+    status.textContent = `Scanning ${done.length + 1} of ${all.length}: ${current?.name ?? ''}`;
+    const text = current?.card.querySelector('.progress-text');
+    if (text?.textContent?.startsWith('Waiting')) text.textContent = 'Reading…';
+  } else {
+    const counts: Partial<Record<Verdict, number>> = {};
+    for (const e of done) if (e.report) counts[e.report.verdict] = (counts[e.report.verdict] ?? 0) + 1;
+    const parts = (['dangerous', 'unscannable', 'suspicious', 'clean'] as Verdict[])
+      .filter((v) => counts[v])
+      .map((v) => `${counts[v]} ${v === 'clean' ? 'clean' : v}`);
+    status.textContent = `Done: ${done.length} file${done.length === 1 ? '' : 's'} checked (${parts.join(', ')}).`;
+  }
+}
+
+function addFiles(files: Array<{ file: File; name: string }>): void {
+  if (files.length === 0) return;
+  if (!startedAt || [...entries.values()].every((e) => e.report)) {
+    if (entries.size === 0) {
+      startedAt = new Date().toISOString();
+      startedMs = performance.now();
+    }
+  }
+  const policy = policySelect.value as PolicyName;
+  lastPolicy = policy;
+  for (const { file, name } of files) {
+    const id = nextId++;
+    const card = renderPending(name, file.size, `file-${id}`);
+    const entry: Entry = { id, file, name, card };
+    entries.set(id, entry);
+    results.append(h('li', null, card));
+    if (workerFailed) {
+      finish(entry, unscannable(entry, 'scanner-unavailable', workerFailed));
+      continue;
+    }
+    const req: ScanRequest = { type: 'scan', id, file, name, policy };
+    worker.postMessage(req);
+  }
+  updateStatus();
+}
+
+input.addEventListener('change', () => {
+  addFiles([...(input.files ?? [])].map((file) => ({ file, name: file.name })));
+  // Picking the same file again must scan it again.
+  input.value = '';
+});
+
+/** Folders dropped on the page are walked (depth-first, bounded) so a whole model directory can be checked. */
+const MAX_DROPPED_FILES = 10_000;
+
+async function filesFromDrop(data: DataTransfer): Promise<Array<{ file: File; name: string }>> {
+  const out: Array<{ file: File; name: string }> = [];
+  const entriesApi = [...data.items]
+    .map((item) => (typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null))
+    .filter((e): e is FileSystemEntry => e !== null);
+  if (entriesApi.length === 0) {
+    return [...data.files].map((file) => ({ file, name: file.name }));
+  }
+  const walk = async (entry: FileSystemEntry): Promise<void> => {
+    if (out.length >= MAX_DROPPED_FILES) return;
+    if (entry.isFile) {
+      const file = await new Promise<File>((resolve, reject) =>
+        (entry as FileSystemFileEntry).file(resolve, reject),
+      );
+      out.push({ file, name: entry.fullPath.replace(/^\//, '') || file.name });
+    } else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((resolve, reject) =>
+          reader.readEntries(resolve, reject),
+        );
+        if (batch.length === 0) break;
+        for (const child of batch) await walk(child);
+      }
+    }
+  };
+  for (const entry of entriesApi) await walk(entry);
+  return out;
+}
+
+// Dropping anywhere on the page must not make the browser navigate away to the file.
+for (const type of ['dragenter', 'dragover'] as const) {
+  document.addEventListener(type, (e) => {
+    e.preventDefault();
+    dropzone.classList.add('dragging');
+  });
+}
+document.addEventListener('dragleave', (e) => {
+  if (e.relatedTarget === null) dropzone.classList.remove('dragging');
+});
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dropzone.classList.remove('dragging');
+  const data = e.dataTransfer;
+  if (!data) return;
+  filesFromDrop(data).then(addFiles, (err: unknown) => {
+    status.textContent = `Could not read the dropped items: ${err instanceof Error ? err.message : String(err)}`;
+    status.classList.add('error');
+  });
+});
+
+function runReport(): RunReport {
+  const files = [...entries.values()].flatMap((e) => (e.report ? [e.report] : []));
+  return {
+    tool: { name: 'brine', version: BRINE_VERSION, rulesetVersion, engineVersion },
+    files,
+    startedAt: startedAt ?? new Date().toISOString(),
+    durationMs: performance.now() - startedMs,
+    policy: lastPolicy,
+  };
+}
+
+function download(format: 'json' | 'sarif'): void {
+  const text = renderRun(format, runReport(), { rules });
+  const type = format === 'json' ? 'application/json' : 'application/sarif+json';
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: `brine-report.${format === 'json' ? 'json' : 'sarif'}` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+downloadJson.addEventListener('click', () => download('json'));
+downloadSarif.addEventListener('click', () => download('sarif'));
+clearButton.addEventListener('click', () => {
+  entries.clear();
+  results.replaceChildren();
+  startedAt = undefined;
+  updateStatus();
+  input.focus();
+});
+
+// Offline use: a service worker keeps the page's own files; it never sees a dropped file.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register('sw.js').catch(() => {
+    // Without it the page still works online; nothing to tell the user.
+  });
+}
+
+updateStatus();

@@ -1,0 +1,452 @@
+/**
+ * End-to-end: the built page in a real headless Chromium, served from 127.0.0.1 by a static server
+ * that records every request it receives. Files are given to the page through the picker and by a
+ * drop; the tests check what a person would see, that the downloads are real reports, and that no
+ * request ever carries a byte of the scanned files.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
+import { getRule } from '@brine/rules';
+import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+const webRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = resolve(webRoot, '../..');
+/** Screenshots land here (gitignored) so a person can look at the page the tests saw. */
+const artefacts = join(webRoot, 'test-artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+
+// The flags this machine needs (see the shared toolchain notes): no background traffic to Google,
+// no QUIC, no sandbox (tests run as root). The profile directory is created fresh per run.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const hex = (s: string) => Buffer.from(s, 'hex');
+
+/** pickle.dumps({'weight': [1.0, 2.0], 'step': 3}, protocol=2): data only. */
+const CLEAN_PICKLE = hex(
+  '80027d710028580600000077656967687471015d710228473ff00000000000004740000000000000006558040000007374657071034b03752e',
+);
+/** Protocol 0: os.system('touch /tmp/brine-pwned') on load. Never loaded anywhere. */
+const MALICIOUS_PICKLE = Buffer.from("cos\nsystem\n(S'touch /tmp/brine-pwned'\ntR.", 'latin1');
+/** A protocol-2 pickle cut off inside a 255-byte string: nothing after offset 3 can be known. */
+const CORRUPT_PICKLE = Buffer.concat([hex('800258ff000000'), Buffer.from('abc')]);
+/** A module name that is also HTML: must be shown as text, never parsed. */
+const HTML_NAME_PICKLE = Buffer.from(
+  'c<img src=x onerror="window.__brineXss=1">\nrun\n(S\'x\'\ntR.',
+  'latin1',
+);
+
+interface Recorded {
+  method: string;
+  url: string;
+  body: Buffer;
+}
+
+interface StaticServer {
+  server: Server;
+  origin: string;
+  requests: Recorded[];
+  /** Holds back scanner.wasm until released (to see the page while it waits). */
+  holdWasm: { promise: Promise<void>; release: () => void } | undefined;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+async function startServer(dir: string): Promise<StaticServer> {
+  const state: StaticServer = {
+    server: undefined as unknown as Server,
+    origin: '',
+    requests: [],
+    holdWasm: undefined,
+  };
+  state.server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      state.requests.push({ method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks) });
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
+      const file = join(dir, rel);
+      if (req.method !== 'GET' || !file.startsWith(dir)) {
+        res.writeHead(405).end();
+        return;
+      }
+      try {
+        const body = await readFile(file);
+        if (rel === '/scanner.wasm' && state.holdWasm) await state.holdWasm.promise;
+        res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => state.server.listen(0, '127.0.0.1', r));
+  state.origin = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}`;
+  return state;
+}
+
+let outdir: string;
+let profile: string;
+let srv: StaticServer;
+let context: BrowserContext;
+const browserRequests: Array<{ url: string; method: string; body: Buffer | null }> = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  outdir = await mkdtemp(join(tmpdir(), 'brine-web-dist-'));
+  profile = await mkdtemp(join(tmpdir(), 'brine-web-profile-'));
+  await promisify(execFile)(process.execPath, [join(webRoot, 'build.mjs'), '--outdir', outdir], {
+    cwd: repoRoot,
+  });
+  srv = await startServer(outdir);
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+  });
+  // Anything that is not our own server would be a leak: refuse it and remember it.
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(srv.origin)) return route.continue();
+    return route.abort('blockedbyclient');
+  });
+  context.on('request', (req: Request) => {
+    browserRequests.push({ url: req.url(), method: req.method(), body: req.postDataBuffer() });
+  });
+  await mkdir(artefacts, { recursive: true });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise((r) => srv?.server.close(r));
+  await rm(outdir, { recursive: true, force: true });
+  await rm(profile, { recursive: true, force: true });
+});
+
+async function openPage(): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${srv.origin}/`);
+  await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Ready/);
+  return page;
+}
+
+function file(name: string, data: Buffer) {
+  return { name, mimeType: 'application/octet-stream', buffer: data };
+}
+
+async function waitForReports(page: Page, n: number) {
+  await expect.poll(() => page.locator('article.report[data-verdict]').count(), { timeout: 30_000 }).toBe(n);
+}
+
+const card = (page: Page, name: string) =>
+  page.locator('article.report', { has: page.locator('h3.file-name', { hasText: name }) });
+
+beforeEach(() => {
+  pageErrors.length = 0;
+});
+
+describe('the brine page', () => {
+  it('says the file stays local, and the picker is reachable and labelled for keyboard users', async () => {
+    const page = await openPage();
+    await expect.poll(() => page.locator('#privacy').textContent()).toContain('never leave this device');
+    const label = await page
+      .locator('#file-input')
+      .evaluate((el) => (el as HTMLInputElement).labels?.[0]?.textContent);
+    expect(label).toMatch(/Choose files/);
+    expect(await page.locator('#file-input').getAttribute('multiple')).not.toBeNull();
+    let reached = false;
+    for (let i = 0; i < 10 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.id === 'file-input');
+    }
+    expect(reached).toBe(true);
+    await page.close();
+  });
+
+  it('shows verdicts, findings with rule texts, offsets and tiered imports for clean, malicious and corrupt files', async () => {
+    const page = await openPage();
+    await page
+      .locator('#file-input')
+      .setInputFiles([
+        file('weights.pkl', CLEAN_PICKLE),
+        file('evil.bin', MALICIOUS_PICKLE),
+        file('broken.pt', CORRUPT_PICKLE),
+      ]);
+    await waitForReports(page, 3);
+
+    const clean = card(page, 'weights.pkl');
+    expect(await clean.getAttribute('data-verdict')).toBe('clean');
+    expect(await clean.locator('.verdict-headline').textContent()).toBe(
+      'No code runs when this file is loaded',
+    );
+    expect(await clean.locator('.finding').count()).toBe(0);
+
+    const evil = card(page, 'evil.bin');
+    expect(await evil.getAttribute('data-verdict')).toBe('dangerous');
+    expect(await evil.locator('.verdict-headline').textContent()).toMatch(/do not load/);
+    const finding = evil.locator('.finding').first();
+    const ruleId = await finding.getAttribute('data-rule');
+    const rule = getRule(ruleId ?? '');
+    expect(rule).toBeDefined();
+    // The same texts `brine explain` prints.
+    expect(await finding.locator('.explanation').textContent()).toBe(rule?.explanation);
+    expect(await finding.locator('.remediation').textContent()).toBe(rule?.remediation);
+    const findingText = await evil.locator('.findings').textContent();
+    expect(findingText).toContain('os.system');
+    expect(findingText).toContain('touch /tmp/brine-pwned');
+    // GLOBAL is the first opcode: offset 0 in the file.
+    expect(await finding.locator('.offset').first().textContent()).toBe('0');
+    const dangerousTier = evil.locator('details[data-tier="dangerous"]');
+    expect(await dangerousTier.getAttribute('open')).not.toBeNull();
+    expect(await dangerousTier.locator('tbody tr').first().locator('code').textContent()).toBe('os.system');
+    expect(await dangerousTier.locator('tbody tr').first().locator('td').last().textContent()).toBe('yes');
+
+    const broken = card(page, 'broken.pt');
+    expect(await broken.getAttribute('data-verdict')).toBe('unscannable');
+    expect(await broken.locator('.verdict-headline').textContent()).toBe('Could not be fully checked');
+
+    expect(await page.locator('#status').textContent()).toMatch(/^Done: 3 files checked/);
+    expect(pageErrors).toEqual([]);
+
+    await page.screenshot({ path: join(artefacts, 'desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    // Readable on a phone: nothing wider than the screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(artefacts, 'phone.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('scans files dropped on the page', async () => {
+    const page = await openPage();
+    const bytes = [...MALICIOUS_PICKLE];
+    const dataTransfer = await page.evaluateHandle((b) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(b)], 'dropped.pkl'));
+      return dt;
+    }, bytes);
+    await page.locator('#dropzone').dispatchEvent('drop', { dataTransfer });
+    await waitForReports(page, 1);
+    expect(await card(page, 'dropped.pkl').getAttribute('data-verdict')).toBe('dangerous');
+    await page.close();
+  });
+
+  it('shows hostile names as text, never as markup', async () => {
+    const page = await openPage();
+    await page.locator('#file-input').setInputFiles([file('<b>name</b>.pkl', HTML_NAME_PICKLE)]);
+    await waitForReports(page, 1);
+    expect(await page.locator('#results img, #results b').count()).toBe(0);
+    expect(
+      await page.evaluate(() => (window as unknown as { __brineXss?: number }).__brineXss),
+    ).toBeUndefined();
+    expect(await page.locator('#results').textContent()).toContain('<img src=x onerror=');
+    expect(await page.locator('#results h3').first().textContent()).toBe('<b>name</b>.pkl');
+    await page.close();
+  });
+
+  it('downloads JSON and SARIF reports built in the page', async () => {
+    const page = await openPage();
+    await page
+      .locator('#file-input')
+      .setInputFiles([file('weights.pkl', CLEAN_PICKLE), file('evil.bin', MALICIOUS_PICKLE)]);
+    await waitForReports(page, 2);
+
+    const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
+    expect(jsonDl.suggestedFilename()).toBe('brine-report.json');
+    const json = JSON.parse(await readFile((await jsonDl.path()) as string, 'utf8'));
+    const files = json.files as Array<{ file: string; verdict: string }>;
+    expect(files.map((f) => [f.file, f.verdict])).toEqual([
+      ['weights.pkl', 'clean'],
+      ['evil.bin', 'dangerous'],
+    ]);
+
+    const [sarifDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-sarif')]);
+    expect(sarifDl.suggestedFilename()).toBe('brine-report.sarif');
+    const sarif = JSON.parse(await readFile((await sarifDl.path()) as string, 'utf8'));
+    expect(sarif.version).toBe('2.1.0');
+    const results = sarif.runs[0].results as Array<{ ruleId: string }>;
+    expect(results.length).toBeGreaterThan(0);
+    expect(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id)).toContain(results[0]?.ruleId);
+    await page.close();
+  });
+
+  it('shows a progress indicator while a file waits for the scanner', async () => {
+    let release = () => {};
+    const promise = new Promise<void>((r) => {
+      release = r;
+    });
+    srv.holdWasm = { promise, release };
+    const page = await context.newPage();
+    try {
+      await page.goto(`${srv.origin}/`);
+      await page.locator('#file-input').setInputFiles([file('slow.pkl', CLEAN_PICKLE)]);
+      const pending = page.locator('article.report.pending');
+      await expect.poll(() => pending.count()).toBe(1);
+      expect(await pending.locator('progress').count()).toBe(1);
+      expect(await pending.locator('progress').getAttribute('aria-label')).toBe('Scanning slow.pkl');
+      expect(await pending.getAttribute('aria-busy')).toBe('true');
+    } finally {
+      srv.holdWasm = undefined;
+      release();
+    }
+    await waitForReports(page, 1);
+    expect(await card(page, 'slow.pkl').getAttribute('data-verdict')).toBe('clean');
+    await page.close();
+  });
+
+  it('reads only the directory and the pickle of a large checkpoint', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'brine-web-big-'));
+    try {
+      const path = join(dir, 'big.pt');
+      const tensorBytes = 1024 * 1024 * 1024;
+      await writeSparseCheckpoint(path, tensorBytes);
+      const page = await openPage();
+      await page.locator('#file-input').setInputFiles(path);
+      await waitForReports(page, 1);
+      const report = card(page, 'big.pt');
+      expect(await report.getAttribute('data-verdict')).toBe('clean');
+      const read = Number(await report.getAttribute('data-bytes-read'));
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThan(1024 * 1024);
+      await page.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('works offline once loaded', async () => {
+    const page = await openPage();
+    // Wait until the service worker controls the page (it has cached the page's files by then).
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) =>
+          navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }),
+        );
+      }
+    });
+    await context.setOffline(true);
+    try {
+      await page.reload();
+      await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Ready/);
+      await page.locator('#file-input').setInputFiles([file('offline.pkl', MALICIOUS_PICKLE)]);
+      await waitForReports(page, 1);
+      expect(await card(page, 'offline.pkl').getAttribute('data-verdict')).toBe('dangerous');
+    } finally {
+      await context.setOffline(false);
+    }
+    await page.close();
+  });
+
+  it('never sends the scanned bytes anywhere', () => {
+    // Runs last: covers every request of every test above.
+    expect(srv.requests.length).toBeGreaterThan(0);
+    for (const r of srv.requests) {
+      expect(r.method).toBe('GET');
+      expect(r.body.length).toBe(0);
+    }
+    for (const r of browserRequests) {
+      expect(r.url.startsWith(srv.origin) || r.url.startsWith('blob:') || r.url.startsWith('data:')).toBe(
+        true,
+      );
+      expect(r.method).toBe('GET');
+      expect(r.body).toBeNull();
+      expect(decodeURIComponent(r.url)).not.toContain('brine-pwned');
+    }
+    const served = new Set(srv.requests.map((r) => new URL(r.url, srv.origin).pathname));
+    expect(
+      [...served].every((p) =>
+        /^\/(|index\.html|styles\.css|app\.js|scan-worker\.js|sw\.js|scanner\.wasm|[\w-]+\.js\.map)$/.test(p),
+      ),
+    ).toBe(true);
+  });
+});
+
+/**
+ * A zip laid out as torch.save writes it (`big/data.pkl`, `big/data/0`, `big/version`), with a
+ * `tensorBytes`-long stored tensor entry that is a hole in a sparse file: costs no disk, and a
+ * scanner that read it would show up in the bytes-read count.
+ */
+async function writeSparseCheckpoint(path: string, tensorBytes: number): Promise<void> {
+  // torch's own pickle for {'w': storage 0} would need torch; a data-only dict is enough here.
+  const entries: Array<{ name: string; data?: Buffer; size: number; crc: number }> = [
+    { name: 'big/data.pkl', data: CLEAN_PICKLE, size: CLEAN_PICKLE.length, crc: crc32(CLEAN_PICKLE) },
+    { name: 'big/data/0', size: tensorBytes, crc: crcOfZeros(tensorBytes) },
+    { name: 'big/version', data: Buffer.from('3\n'), size: 2, crc: crc32(Buffer.from('3\n')) },
+  ];
+  const fh = await open(path, 'w');
+  try {
+    let pos = 0;
+    const central: Buffer[] = [];
+    for (const e of entries) {
+      const name = Buffer.from(e.name);
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(20, 4);
+      local.writeUInt32LE(e.crc, 14);
+      local.writeUInt32LE(e.size, 18);
+      local.writeUInt32LE(e.size, 22);
+      local.writeUInt16LE(name.length, 26);
+      await fh.write(Buffer.concat([local, name]), 0, 30 + name.length, pos);
+      const dataAt = pos + 30 + name.length;
+      if (e.data) await fh.write(e.data, 0, e.data.length, dataAt);
+      const cd = Buffer.alloc(46);
+      cd.writeUInt32LE(0x02014b50, 0);
+      cd.writeUInt16LE(20, 4);
+      cd.writeUInt16LE(20, 6);
+      cd.writeUInt32LE(e.crc, 16);
+      cd.writeUInt32LE(e.size, 20);
+      cd.writeUInt32LE(e.size, 24);
+      cd.writeUInt16LE(name.length, 28);
+      cd.writeUInt32LE(pos, 42);
+      central.push(Buffer.concat([cd, name]));
+      pos = dataAt + e.size;
+    }
+    const dir = Buffer.concat(central);
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(entries.length, 8);
+    eocd.writeUInt16LE(entries.length, 10);
+    eocd.writeUInt32LE(dir.length, 12);
+    eocd.writeUInt32LE(pos, 16);
+    await fh.write(Buffer.concat([dir, eocd]), 0, dir.length + 22, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** CRC-32 of `n` zero bytes, chunk by chunk (about a second per GiB, no big allocation). */
+function crcOfZeros(n: number): number {
+  const chunk = Buffer.alloc(16 * 1024 * 1024);
+  let crc = 0;
+  for (let left = n; left > 0; left -= chunk.length)
+    crc = crc32(chunk.subarray(0, Math.min(left, chunk.length)), crc);
+  return crc;
+}
