@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerConvert } from './commands/convert.js';
 import { registerExplain } from './commands/explain.js';
 import { registerRules } from './commands/rules.js';
 import { registerScan } from './commands/scan.js';
@@ -8,7 +9,7 @@ import { CLI_VERSION } from './version.js';
 /** A subcommand: one file under `commands/`, added to the program by one line below. */
 export type RegisterCommand = (program: Command, io: CliIo, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: RegisterCommand[] = [registerScan, registerRules, registerExplain];
+const COMMANDS: RegisterCommand[] = [registerScan, registerConvert, registerRules, registerExplain];
 
 /**
  * Runs the CLI with `argv` (as `process.argv`) and returns the exit code. Usage errors, including
