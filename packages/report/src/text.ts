@@ -108,7 +108,9 @@ function renderFile(c: Colors, f: FileReport, opts: RenderOptions, docs: Map<str
   const facts = `${f.format}, ${formatBytes(f.size)}, read ${formatBytes(f.stats.bytesRead)}`;
   const label = paintVerdict(c, f.verdict, VERDICT_LABEL[f.verdict].padEnd(11));
   lines.push(`${label} ${c.bold(terminalSafe(f.file))}  ${c.dim(`(${facts})`)}`);
-  for (const reason of f.reasons) lines.push(`  ${c.dim('why:')} ${terminalSafe(reason)}`);
+  // Reasons restate the findings; they are only worth a line when there is no finding to show.
+  if (f.findings.length === 0)
+    for (const reason of f.reasons) lines.push(`  ${c.dim('why:')} ${terminalSafe(reason)}`);
   for (const finding of f.findings) renderFinding(c, finding, docs, lines);
   for (const p of f.problems) {
     const at = [formatInnerPath(p.path.map(terminalSafe)), offsetText(p.offset)].filter((s) => s !== '');
