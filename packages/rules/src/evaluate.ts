@@ -151,8 +151,9 @@ function isTorchStoragePid(pid: EvidenceValue, r: ScanResult): boolean {
   if (tag?.kind !== 'str' || tag.value !== 'storage') return false;
   if (cls?.kind !== 'global') return false;
   const imp = r.imports[cls.importIndex];
-  if (!imp || !imp.resolved || classifyImport(imp.module, imp.name).tier !== 'safe') return false;
-  if (!/Storage$/.test(imp.name) && !(imp.module === 'torch' && /^[a-z0-9_]+$/.test(imp.name))) return false;
+  if (!imp?.resolved || classifyImport(imp.module, imp.name).tier !== 'safe') return false;
+  // torch.save names the legacy storage class (FloatStorage...) or UntypedStorage.
+  if (!/Storage$/.test(imp.name)) return false;
   return key?.kind === 'str' && location?.kind === 'str' && numel?.kind === 'int';
 }
 

@@ -1,0 +1,140 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BrineError, openFileSource, scan } from '@brine/core';
+import { describe, expect, it } from 'vitest';
+import {
+  type CorpusEntry,
+  type CorpusOutcome,
+  formatCorpusTable,
+  judgeCorpusEntry,
+  parseManifest,
+  tallyCorpus,
+} from './corpus.js';
+import { evaluate } from './evaluate.js';
+import { policyNamed } from './policy.js';
+import type { FileReport } from './types.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
+
+function report(verdict: FileReport['verdict'], fails: boolean): FileReport {
+  return {
+    file: 'x',
+    size: 1,
+    format: 'pickle',
+    verdict,
+    reasons: [`because ${verdict}`],
+    findings: [],
+    imports: [],
+    problems: [],
+    stats: { bytesRead: 1, durationMs: 0, pickles: 1, opcodes: 1 },
+    fails,
+  };
+}
+
+const entry = (expect: CorpusEntry['expect'], extra: Partial<CorpusEntry> = {}): CorpusEntry => ({
+  file: 'f.pkl',
+  expect,
+  category: 'cat',
+  technique: 't',
+  refs: [],
+  ...extra,
+});
+
+describe('corpus scoring', () => {
+  it('validates manifests and names the bad row', () => {
+    expect(
+      parseManifest(
+        [{ file: 'a.pkl', expect: 'dangerous', category: 'c', technique: 't', refs: ['x'] }],
+        'm.json',
+      ),
+    ).toHaveLength(1);
+    expect(() => parseManifest({}, 'm.json')).toThrow(BrineError);
+    expect(() => parseManifest([{ file: 'a', expect: 'evil' }], 'm.json')).toThrow(
+      /m\.json: entry 0: "expect"/,
+    );
+    expect(() => parseManifest([{ file: 'a', expect: 'clean', kind: 'nice' }], 'm.json')).toThrow(/kind/);
+  });
+
+  it('judges malicious and benign fixtures', () => {
+    expect(judgeCorpusEntry('s', entry('dangerous'), report('dangerous', true)).result).toBe('caught');
+    expect(judgeCorpusEntry('s', entry('dangerous'), report('unscannable', true)).result).toBe('unscannable');
+    expect(judgeCorpusEntry('s', entry('dangerous'), report('suspicious', false))).toMatchObject({
+      result: 'suspicious',
+      ok: false,
+    });
+    expect(judgeCorpusEntry('s', entry('suspicious'), report('suspicious', false))).toMatchObject({
+      result: 'suspicious',
+      ok: true,
+    });
+    expect(judgeCorpusEntry('s', entry('suspicious'), report('clean', false)).ok).toBe(false);
+    expect(judgeCorpusEntry('s', entry('dangerous'), report('clean', false)).result).toBe('missed');
+    expect(judgeCorpusEntry('s', entry('dangerous'), new Error('boom')).result).toBe('missed');
+    expect(judgeCorpusEntry('s', entry('clean'), report('clean', false)).result).toBe('passed');
+    expect(judgeCorpusEntry('s', entry('clean'), report('dangerous', true)).result).toBe('false-alarm');
+    const userClass = judgeCorpusEntry(
+      's',
+      entry('suspicious', { kind: 'benign' }),
+      report('suspicious', false),
+    );
+    expect(userClass).toMatchObject({ result: 'passed', asExpected: true, malicious: false });
+  });
+
+  it('tallies by category and lists failures', () => {
+    const t = tallyCorpus([
+      judgeCorpusEntry('s', entry('dangerous'), report('dangerous', true)),
+      judgeCorpusEntry('s', entry('dangerous', { file: 'm.pkl' }), report('clean', false)),
+      judgeCorpusEntry('s', entry('clean', { category: 'b' }), report('clean', false)),
+    ]);
+    expect(t.total).toMatchObject({ caught: 1, missed: 1, passed: 1 });
+    expect(t.rows.map((r) => r.category)).toEqual(['s/b', 's/cat']);
+    expect(t.failures.map((o) => o.entry.file)).toEqual(['m.pkl']);
+    expect(formatCorpusTable(t)).toMatch(/FAILURES[\s\S]*s\/m\.pkl: missed/);
+  });
+});
+
+/** Every `fixtures/<set>/manifest.json`, scanned by the real engine and judged by the rules. */
+async function runCorpus(): Promise<CorpusOutcome[]> {
+  const outcomes: CorpusOutcome[] = [];
+  for (const set of readdirSync(FIXTURES).sort()) {
+    let manifest: string;
+    try {
+      manifest = readFileSync(join(FIXTURES, set, 'manifest.json'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const e of parseManifest(JSON.parse(manifest), `fixtures/${set}/manifest.json`)) {
+      let result: FileReport | Error;
+      try {
+        const source = await openFileSource(join(FIXTURES, set, e.file));
+        try {
+          result = evaluate(await scan(source), policyNamed(e.policy ?? 'default'), {
+            displayPath: `fixtures/${set}/${e.file}`,
+          });
+        } finally {
+          await source.close();
+        }
+      } catch (err) {
+        result = err instanceof Error ? err : new Error(String(err));
+      }
+      outcomes.push(judgeCorpusEntry(set, e, result));
+    }
+  }
+  return outcomes;
+}
+
+describe('fixture corpus through the real engine', () => {
+  it('catches every malicious fixture and passes every benign one under its policy', async () => {
+    const outcomes = await runCorpus();
+    const t = tallyCorpus(outcomes);
+    expect(outcomes.filter((o) => o.set === 'techniques').length).toBeGreaterThan(150);
+    expect(t.failures.map((o) => `${o.set}/${o.entry.file}: ${o.result} (${o.verdict}) ${o.note}`)).toEqual(
+      [],
+    );
+    // The technique corpus states the exact verdict brine must give.
+    const techniques = outcomes.filter((o) => o.set === 'techniques' && !o.asExpected);
+    expect(
+      techniques.map((o) => `${o.entry.file}: expected ${o.entry.expect}, got ${o.verdict} ${o.note}`),
+    ).toEqual([]);
+  });
+});
