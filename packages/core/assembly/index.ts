@@ -249,6 +249,7 @@ let pickleStart: i64 = 0;
 let effectsAtPickleStart: u32 = 0;
 let inNested: bool = false;
 let junkMode: bool = false;
+let pickleJustStarted: bool = false;
 let junkStart: i64 = 0;
 
 // memo: current instance
@@ -985,6 +986,7 @@ function startPickle(at: i64): void {
   pickleIndex = pickleCount;
   pickleCount++;
   pickleStart = at;
+  pickleJustStarted = true;
   effectsAtPickleStart = nImports + nCalls + nPersids + nExts;
   e8(EV_PICKLE);
   e8(0);
@@ -1120,6 +1122,7 @@ function run(): i32 {
     crossed = false;
     lastGlobal = 0;
     lastInstCall = 0;
+    pickleJustStarted = false;
     const r = step();
     if (r == SR_NEED) {
       evLen = evMark;
@@ -1140,7 +1143,8 @@ function run(): i32 {
       anomaly(A_FRAME_CROSSING, absAt(<i64>opStart), false, 0, 0);
     }
     opCount += 1;
-    opsInPickle += 1;
+    // STOP opens the next pickle inside step(); its opcodes start counting from the next one
+    if (!pickleJustStarted) opsInPickle += 1;
     if (maxOpcodes > 0 && opCount > maxOpcodes) {
       anomaly(A_LIMIT_OPCODES, absAt(<i64>opStart), true, maxOpcodes, 0);
       done = true;
@@ -1177,6 +1181,10 @@ function endOfInput(): void {
   } else if (pickleIndex > 0) {
     // nothing followed the last STOP: the pickle opened after it does not exist
     pickleCount--;
+  } else {
+    // no opcode at all: pickle.load raises EOFError on empty input
+    pickleCount--;
+    anomaly(A_TRUNCATED, position(), true, 0, 0);
   }
 }
 
