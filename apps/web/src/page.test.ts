@@ -5,7 +5,7 @@
  * request ever carries a byte of the scanned files.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,19 +37,19 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-const hex = (s: string) => Buffer.from(s, 'hex');
+const fixture = (rel: string) => readFileSync(join(repoRoot, 'fixtures', rel));
 
-/** pickle.dumps({'weight': [1.0, 2.0], 'step': 3}, protocol=2): data only. */
-const CLEAN_PICKLE = hex(
-  '80027d710028580600000077656967687471015d710228473ff00000000000004740000000000000006558040000007374657071034b03752e',
-);
-/** Protocol 0: os.system('touch /tmp/brine-pwned') on load. Never loaded anywhere. */
-const MALICIOUS_PICKLE = Buffer.from("cos\nsystem\n(S'touch /tmp/brine-pwned'\ntR.", 'latin1');
-/** A protocol-2 pickle cut off inside a 255-byte string: nothing after offset 3 can be known. */
-const CORRUPT_PICKLE = Buffer.concat([hex('800258ff000000'), Buffer.from('abc')]);
-/** A module name that is also HTML: must be shown as text, never parsed. */
-const HTML_NAME_PICKLE = Buffer.from(
-  'c<img src=x onerror="window.__brineXss=1">\nrun\n(S\'x\'\ntR.',
+/** A real `torch.save` state dict (zip archive): data only. */
+const CLEAN_CHECKPOINT = fixture('containers/torch-state-dict.pt');
+/** Protocol 2: os.system('touch /tmp/brine-pwned') at offset 2. Never loaded anywhere. */
+const MALICIOUS_PICKLE = fixture('pickles/malicious/os-system-p2.pkl');
+/** A torch zip cut in half: no central directory, so it cannot be fully read. */
+const CORRUPT_CHECKPOINT = fixture('containers/torch-truncated.pt');
+/** A data-only pickle for the synthetic large checkpoint. */
+const CLEAN_PICKLE = fixture('pickles/benign/data-p2.pkl');
+/** A call argument that is also HTML: must be shown as text, never parsed. */
+const HTML_ARGUMENT_PICKLE = Buffer.from(
+  'cos\nsystem\n(S\'<img src=x onerror="window.__brineXss=1">\'\ntR.',
   'latin1',
 );
 
@@ -110,6 +110,8 @@ async function startServer(dir: string): Promise<StaticServer> {
 }
 
 let outdir: string;
+/** The asset list the build hands to the service worker (`build.json`). */
+let builtAssets: string[];
 let profile: string;
 let srv: StaticServer;
 let context: BrowserContext;
@@ -123,6 +125,7 @@ beforeAll(async () => {
   await promisify(execFile)(process.execPath, [join(webRoot, 'build.mjs'), '--outdir', outdir], {
     cwd: repoRoot,
   });
+  builtAssets = JSON.parse(await readFile(join(outdir, 'build.json'), 'utf8')).assets;
   srv = await startServer(outdir);
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -196,20 +199,20 @@ describe('the brine page', () => {
     await page
       .locator('#file-input')
       .setInputFiles([
-        file('weights.pkl', CLEAN_PICKLE),
-        file('evil.bin', MALICIOUS_PICKLE),
-        file('broken.pt', CORRUPT_PICKLE),
+        file('weights.pt', CLEAN_CHECKPOINT),
+        file('evil.pkl', MALICIOUS_PICKLE),
+        file('broken.pt', CORRUPT_CHECKPOINT),
       ]);
     await waitForReports(page, 3);
 
-    const clean = card(page, 'weights.pkl');
+    const clean = card(page, 'weights.pt');
     expect(await clean.getAttribute('data-verdict')).toBe('clean');
     expect(await clean.locator('.verdict-headline').textContent()).toBe(
       'No code runs when this file is loaded',
     );
     expect(await clean.locator('.finding').count()).toBe(0);
 
-    const evil = card(page, 'evil.bin');
+    const evil = card(page, 'evil.pkl');
     expect(await evil.getAttribute('data-verdict')).toBe('dangerous');
     expect(await evil.locator('.verdict-headline').textContent()).toMatch(/do not load/);
     const finding = evil.locator('.finding').first();
@@ -222,8 +225,8 @@ describe('the brine page', () => {
     const findingText = await evil.locator('.findings').textContent();
     expect(findingText).toContain('os.system');
     expect(findingText).toContain('touch /tmp/brine-pwned');
-    // GLOBAL is the first opcode: offset 0 in the file.
-    expect(await finding.locator('.offset').first().textContent()).toBe('0');
+    // GLOBAL follows the 2-byte PROTO: offset 2 in the file.
+    expect(await finding.locator('.offset').first().textContent()).toBe('2');
     const dangerousTier = evil.locator('details[data-tier="dangerous"]');
     expect(await dangerousTier.getAttribute('open')).not.toBeNull();
     expect(await dangerousTier.locator('tbody tr').first().locator('code').textContent()).toBe('os.system');
@@ -260,13 +263,15 @@ describe('the brine page', () => {
 
   it('shows hostile names as text, never as markup', async () => {
     const page = await openPage();
-    await page.locator('#file-input').setInputFiles([file('<b>name</b>.pkl', HTML_NAME_PICKLE)]);
+    await page.locator('#file-input').setInputFiles([file('<b>name</b>.pkl', HTML_ARGUMENT_PICKLE)]);
     await waitForReports(page, 1);
     expect(await page.locator('#results img, #results b').count()).toBe(0);
     expect(
       await page.evaluate(() => (window as unknown as { __brineXss?: number }).__brineXss),
     ).toBeUndefined();
-    expect(await page.locator('#results').textContent()).toContain('<img src=x onerror=');
+    expect(await page.locator('#results').textContent()).toContain(
+      '<img src=x onerror="window.__brineXss=1">',
+    );
     expect(await page.locator('#results h3').first().textContent()).toBe('<b>name</b>.pkl');
     await page.close();
   });
@@ -275,7 +280,7 @@ describe('the brine page', () => {
     const page = await openPage();
     await page
       .locator('#file-input')
-      .setInputFiles([file('weights.pkl', CLEAN_PICKLE), file('evil.bin', MALICIOUS_PICKLE)]);
+      .setInputFiles([file('weights.pt', CLEAN_CHECKPOINT), file('evil.pkl', MALICIOUS_PICKLE)]);
     await waitForReports(page, 2);
 
     const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
@@ -283,8 +288,8 @@ describe('the brine page', () => {
     const json = JSON.parse(await readFile((await jsonDl.path()) as string, 'utf8'));
     const files = json.files as Array<{ file: string; verdict: string }>;
     expect(files.map((f) => [f.file, f.verdict])).toEqual([
-      ['weights.pkl', 'clean'],
-      ['evil.bin', 'dangerous'],
+      ['weights.pt', 'clean'],
+      ['evil.pkl', 'dangerous'],
     ]);
 
     const [sarifDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-sarif')]);
@@ -306,18 +311,18 @@ describe('the brine page', () => {
     const page = await context.newPage();
     try {
       await page.goto(`${srv.origin}/`);
-      await page.locator('#file-input').setInputFiles([file('slow.pkl', CLEAN_PICKLE)]);
+      await page.locator('#file-input').setInputFiles([file('slow.pt', CLEAN_CHECKPOINT)]);
       const pending = page.locator('article.report.pending');
       await expect.poll(() => pending.count()).toBe(1);
       expect(await pending.locator('progress').count()).toBe(1);
-      expect(await pending.locator('progress').getAttribute('aria-label')).toBe('Scanning slow.pkl');
+      expect(await pending.locator('progress').getAttribute('aria-label')).toBe('Scanning slow.pt');
       expect(await pending.getAttribute('aria-busy')).toBe('true');
     } finally {
       srv.holdWasm = undefined;
       release();
     }
     await waitForReports(page, 1);
-    expect(await card(page, 'slow.pkl').getAttribute('data-verdict')).toBe('clean');
+    expect(await card(page, 'slow.pt').getAttribute('data-verdict')).toBe('clean');
     await page.close();
   });
 
@@ -380,12 +385,15 @@ describe('the brine page', () => {
       expect(r.body).toBeNull();
       expect(decodeURIComponent(r.url)).not.toContain('brine-pwned');
     }
-    const served = new Set(srv.requests.map((r) => new URL(r.url, srv.origin).pathname));
-    expect(
-      [...served].every((p) =>
-        /^\/(|index\.html|styles\.css|app\.js|scan-worker\.js|sw\.js|scanner\.wasm|[\w-]+\.js\.map)$/.test(p),
-      ),
-    ).toBe(true);
+    // Only the page's own files were ever asked for.
+    const pageFiles = new Set([
+      '/',
+      '/index.html',
+      '/sw.js',
+      ...builtAssets.map((a) => `/${a.replace(/^\.\//, '')}`),
+    ]);
+    const served = [...new Set(srv.requests.map((r) => new URL(r.url, srv.origin).pathname))];
+    expect(served.filter((p) => !pageFiles.has(p) && !p.endsWith('.js.map'))).toEqual([]);
   });
 });
 
