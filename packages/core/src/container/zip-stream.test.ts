@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../engine/limits.js';
 import type { FormatId } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
 import { crc32 } from './crc32.js';
@@ -96,6 +97,7 @@ function recordingContext(opts: { maxEntries?: number } = {}) {
   const ctx: ReaderContext = {
     path: ['upload'],
     depth: 0,
+    limits: DEFAULT_LIMITS,
     signal: undefined,
     budget: {
       maxEntries: opts.maxEntries ?? 1000,

@@ -436,6 +436,10 @@ function boundedReader(
       return k;
     },
     sourceOffset: () => base + pos,
+    unread(bytes) {
+      parent.unread(bytes);
+      pos -= bytes.length;
+    },
     remaining: () => length - pos,
   };
 }
@@ -501,6 +505,10 @@ function descriptorReader(
       return skipped;
     },
     sourceOffset: () => base + pos,
+    unread(bytes) {
+      parent.unread(bytes);
+      pos -= bytes.length;
+    },
     remaining: () => (end === undefined ? (exhausted ? 0 : 1) : end - pos),
     found: () => end !== undefined,
   };
@@ -538,19 +546,33 @@ function inflateReader(compressed: ForwardReader, ctx: ReaderContext, name: stri
   return chunkReader(name, inflate());
 }
 
-/** Passes reads through `watch` (CRC); a skip means the CRC can no longer be known. */
+/**
+ * Passes reads through `watch` (CRC); a skip means the CRC can no longer be known. Bytes given back
+ * with `unread` come again on the next reads and are not counted twice.
+ */
 function crcReader(
   inner: ForwardReader,
   watch: (d: Uint8Array) => Uint8Array,
   skipped: () => void,
 ): ForwardReader {
+  let replay = 0;
   return {
     name: inner.name,
     get position() {
       return inner.position;
     },
     size: inner.size,
-    read: async (n) => watch(await inner.read(n)),
+    async read(n) {
+      const d = await inner.read(n);
+      const again = Math.min(replay, d.length);
+      replay -= again;
+      watch(d.subarray(again));
+      return d;
+    },
+    unread(bytes) {
+      inner.unread(bytes);
+      replay += bytes.length;
+    },
     peek: (n) => inner.peek(n),
     async skip(n) {
       const k = await inner.skip(n);

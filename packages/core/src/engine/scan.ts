@@ -77,6 +77,67 @@ export async function scan(source: ByteSource, options: ScanOptions = {}): Promi
   return out;
 }
 
+/** Forward readers by format, for {@link scanForward}. */
+export type StreamReaders = Partial<
+  Record<FormatId, (reader: ForwardReader, ctx: ReaderContext) => Promise<unknown>>
+>;
+
+/** Options for {@link scanForward}. */
+export interface ScanForwardOptions extends ScanOptions {
+  /** Shown in reports (an upload's file name, `<stdin>`). */
+  name: string;
+  /** Total size when declared in advance (Content-Length); the result's `size` is the bytes consumed otherwise. */
+  size?: number;
+  /** Forward readers for top-level formats whose registered reader needs random access (zip). */
+  streamReaders?: StreamReaders;
+}
+
+/**
+ * Scans input that can be read only once, front to back (an upload as it arrives). Like
+ * {@link scan}, but random-access formats at the top level go to `streamReaders` (or are buffered
+ * up to `limits.maxBufferedBytes`), and the polyglot check from the end of the file is left to the
+ * caller, who alone sees the end. `scanStream` in `scan-stream.ts` is the public entry.
+ */
+export async function scanForward(reader: ForwardReader, options: ScanForwardOptions): Promise<FileScan> {
+  const started = performance.now();
+  const limits: EngineLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const out: FileScan = {
+    file: options.name,
+    size: options.size ?? 0,
+    format: 'unknown',
+    formats: [],
+    streams: [],
+    containerFindings: [],
+    problems: [],
+    bytesRead: 0,
+    durationMs: 0,
+    engineVersion: ENGINE_VERSION,
+    readerVersions: readerVersions(),
+  };
+  const walk = new Walk(out, limits, options.signal, options.streamReaders);
+  const path: InnerPath = [options.name];
+  try {
+    if ((await reader.peek(1)).length === 0) {
+      out.problems.push({ code: 'empty-file', message: 'file is empty: not a model format', path });
+    } else {
+      out.format = await walk.visitStream(reader, path, 0, {});
+      if (out.format === 'unknown') {
+        out.problems.push({
+          code: 'not-a-model-format',
+          message:
+            'content matches no model or archive format brine reads (not a pickle, zip, npy, safetensors ...)',
+          path,
+        });
+      }
+    }
+  } catch (e) {
+    walk.fail(e, path);
+  }
+  out.bytesRead = reader.position;
+  out.durationMs = performance.now() - started;
+  return out;
+}
+
 class Walk {
   private inflated = 0;
   readonly budget: Budget;
@@ -85,6 +146,7 @@ class Walk {
     readonly out: FileScan,
     readonly limits: EngineLimits,
     readonly signal: AbortSignal | undefined,
+    readonly streamReaders: StreamReaders = {},
   ) {
     this.budget = {
       maxEntries: limits.maxEntries,
@@ -144,6 +206,14 @@ class Walk {
     if (!this.depthOk(path, depth)) return 'unknown';
     const head = await reader.peek(HEAD);
     const r = readerFor(head, reader.size);
+    // A whole input arriving as a stream (scanForward) cannot be buffered: formats that need
+    // random access are then read front to back by a forward reader, if one is given.
+    const forward = depth === 0 && r ? this.streamReaders[r.format] : undefined;
+    if (r && forward) {
+      return this.run(r, path, depth, opts, async (_rd, ctx) => {
+        await forward(reader, ctx);
+      });
+    }
     if (r && !r.stream) {
       const { bytes, complete } = await readAll(reader, this.limits.maxBufferedBytes);
       if (!complete) {
