@@ -15,19 +15,23 @@ beforeAll(async () => {
     await writeFile(join(dir, f), 'x');
   }
   await symlink(join(dir, 'a'), join(dir, 'loop'));
+  await symlink(join(dir, 'z.pkl'), join(dir, 'a/link.pkl'));
+  await symlink(join(dir, 'gone'), join(dir, 'dangling.pkl'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('expandInputs', () => {
-  it('walks folders recursively in a stable order, with dotfiles, without .git or symlinked folders', async () => {
+  it('walks folders recursively in a stable order: dotfiles and symlinked files in, .git and symlinked folders out', async () => {
     const inputs = await expandInputs([dir], { hub });
     expect(inputs.map((i) => i.name.slice(dir.length + 1))).toEqual([
       '.hidden.pkl',
       'a/b/notes.txt',
       'a/b/x.bin',
+      'a/link.pkl',
       'a/y.pt',
+      'dangling.pkl',
       'z.pkl',
     ]);
     expect(inputs.every((i) => i.kind === 'file' && i.discovered)).toBe(true);
@@ -36,7 +40,7 @@ describe('expandInputs', () => {
   it('applies --include and --exclude to walked files, by base name when the pattern has no slash', async () => {
     const inc = await expandInputs([dir], { hub, include: ['*.pt', '*.bin'] });
     expect(inc.map((i) => i.name.slice(dir.length + 1))).toEqual(['a/b/x.bin', 'a/y.pt']);
-    const exc = await expandInputs([dir], { hub, exclude: ['a/b/**'] });
+    const exc = await expandInputs([dir], { hub, exclude: ['a/b/**', '*link*', 'dang*'] });
     expect(exc.map((i) => i.name.slice(dir.length + 1))).toEqual(['.hidden.pkl', 'a/y.pt', 'z.pkl']);
   });
 

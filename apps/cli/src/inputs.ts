@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
@@ -52,22 +53,50 @@ const URL_SCHEME = /^https?:\/\//i;
 // finding there duplicates one in the working tree.
 const WALK_IGNORE = ['**/.git/**'];
 
+/**
+ * Lists a folder recursively. Symlinks to files are followed (the Hugging Face cache is made of
+ * them) and a dangling one is kept so it is reported; symlinks to folders are not entered, which
+ * rules out loops and double reports. Sockets, FIFOs and devices are left alone: opening a FIFO
+ * would block. A folder that cannot be listed becomes an input of its own, reported unreadable.
+ */
 async function walkDirectory(dir: string, keep: (p: string) => boolean): Promise<ScanInput[]> {
-  const found = await glob(['**/*'], {
-    cwd: dir,
-    dot: true,
-    onlyFiles: true,
-    followSymbolicLinks: false,
-    ignore: WALK_IGNORE,
-    expandDirectories: false,
-  });
-  return found
+  const files: string[] = [];
+  const problems: ScanInput[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(dir, rel), { withFileTypes: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      problems.push({
+        kind: 'missing',
+        name: join(dir, rel),
+        code: 'unreadable',
+        message: `cannot list folder: ${code}`,
+      });
+      return;
+    }
+    for (const entry of entries) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (entry.name !== '.git') await visit(child);
+      } else if (entry.isFile()) {
+        files.push(child);
+      } else if (entry.isSymbolicLink()) {
+        const target = await stat(join(dir, child)).catch(() => undefined);
+        if (target === undefined || target.isFile()) files.push(child);
+      }
+    }
+  };
+  await visit('');
+  const found: ScanInput[] = files
     .filter(keep)
     .sort(compareCodeUnits)
     .map((rel) => {
       const path = join(dir, rel);
       return { kind: 'file', name: path, path, discovered: true } as const;
     });
+  return [...problems, ...found];
 }
 
 /** Sorting by UTF-16 code units, not locale, so every machine lists files in the same order. */

@@ -8,6 +8,8 @@ export const PICKLES = {
   benign: Buffer.from([
     0x80, 0x02, 0x7d, 0x71, 0x00, 0x58, 0x01, 0x00, 0x00, 0x00, 0x61, 0x4b, 0x01, 0x73, 0x2e,
   ]),
+  /** A harmless protocol-2 dict cut off in the middle: nothing dangerous, but not fully scannable. */
+  truncatedBenign: Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x58, 0x01, 0x00]),
   /** Protocol 2 `os.system` call whose stream stops before STOP (nullifAI shape). */
   truncatedEvil: Buffer.from('\x80\x02cos\nsystem\nX\x04\x00\x00\x00id #\x85R', 'latin1'),
 };
