@@ -239,6 +239,10 @@ describe('the brine page', () => {
     expect(await page.locator('#status').textContent()).toMatch(/^Done: 3 files checked/);
     expect(pageErrors).toEqual([]);
 
+    // Every text the results use reaches WCAG AA contrast (4.5:1) against what is behind it.
+    const low = await page.evaluate(lowContrastTexts);
+    expect(low).toEqual([]);
+
     await page.screenshot({ path: join(artefacts, 'desktop.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     // Readable on a phone: nothing wider than the screen.
@@ -457,4 +461,47 @@ function crcOfZeros(n: number): number {
   for (let left = n; left > 0; left -= chunk.length)
     crc = crc32(chunk.subarray(0, Math.min(left, chunk.length)), crc);
   return crc;
+}
+
+/**
+ * Runs in the page: every element with its own text, whose colour against the nearest opaque
+ * background is below 4.5:1 (WCAG 2 relative luminance). Returns `selector-ish: ratio` strings.
+ */
+function lowContrastTexts(): string[] {
+  const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+  const lum = ([r = 0, g = 0, b = 0]: number[]) => {
+    const ch = (v: number) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+  };
+  const background = (el: Element | null): number[] => {
+    for (let e = el; e; e = e.parentElement) {
+      const bg = parse(getComputedStyle(e).backgroundColor);
+      if (bg.length >= 3 && (bg[3] ?? 1) > 0) return bg;
+    }
+    return [255, 255, 255];
+  };
+  const out: string[] = [];
+  let checked = 0;
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent?.trim());
+    const style = getComputedStyle(el);
+    if (
+      !own ||
+      style.visibility === 'hidden' ||
+      style.display === 'none' ||
+      el.closest('.visually-hidden, .skip')
+    ) {
+      continue;
+    }
+    checked += 1;
+    const a = lum(parse(style.color));
+    const b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (!(ratio >= 4.5)) out.push(`${el.tagName.toLowerCase()}.${el.className}: ${ratio.toFixed(2)}`);
+  }
+  if (checked < 20) out.push(`only ${checked} text elements found`);
+  return out;
 }
