@@ -51,23 +51,38 @@ const STORAGE_ELEMENT_SIZE: Record<string, number> = {
   Float8_e5m2Storage: 1,
 };
 
+/** What torch's legacy loader reads from each of the five pickles, in order. */
+const ROLES = [
+  'torch legacy magic number',
+  'torch legacy protocol version',
+  'torch legacy sys_info',
+  'torch legacy object',
+  'torch legacy storage keys',
+];
+
 async function readLegacy(reader: ForwardReader, ctx: ReaderContext): Promise<void> {
-  const fileOffset = reader.sourceOffset();
-  const { scan, consumed } = await ctx.scanPickle(reader, undefined, 'torch legacy pickles', {
-    maxPickles: 5,
-    ...(fileOffset === undefined ? {} : { fileOffset }),
-  });
   ctx.setFormat('legacy-torch');
-  if (!scan.result.complete || scan.result.stats.pickles < 5) {
-    ctx.note({
-      kind: 'problem',
-      code: 'legacy-torch-incomplete',
-      message: `legacy torch file holds ${scan.result.stats.pickles} of its 5 pickles; storage data not located`,
-      offset: consumed,
+  let object: ScanResult | undefined;
+  for (const role of ROLES) {
+    const fileOffset = reader.sourceOffset();
+    const at = reader.position;
+    const { scan } = await ctx.scanPickle(reader, undefined, role, {
+      maxPickles: 1,
+      ...(fileOffset === undefined ? {} : { fileOffset }),
     });
-    return;
+    if (!scan.result.complete || scan.result.stats.pickles < 1) {
+      ctx.note({
+        kind: 'problem',
+        code: 'legacy-torch-incomplete',
+        message: `legacy torch file: the ${role} pickle is broken; the rest of the file was not scanned`,
+        offset: at,
+      });
+      return;
+    }
+    if (role === 'torch legacy object') object = scan.result;
   }
-  const storages = storageSizes(scan.result);
+  const consumed = reader.position;
+  const storages = storageSizes(object as ScanResult);
   if (!storages) {
     ctx.note({
       kind: 'finding',

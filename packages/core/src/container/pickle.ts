@@ -20,12 +20,13 @@ async function readPickle(reader: ForwardReader, ctx: ReaderContext): Promise<vo
     ...(fileOffset === undefined ? {} : { fileOffset }),
   });
   const r = scan.result;
-  if (r.imports.some((i) => i.module === 'joblib.numpy_pickle' && i.name === 'NumpyArrayWrapper'))
-    ctx.setFormat('joblib');
+  const joblib = r.imports.some((i) => i.module === 'joblib.numpy_pickle' && i.name === 'NumpyArrayWrapper');
+  if (joblib) ctx.setFormat('joblib');
   // GHSA-97f8-7cmv-76j2: torch's legacy loader unpickles the first pickle to read the magic
   // number. A stacked file whose first pickle imports or calls anything is built to run code
   // there while scanners that expect a literal give up.
-  if (r.stats.pickles > 1) {
+  // (joblib object arrays are nested pickles, not stacked ones; legacy files stack five)
+  if (!joblib && r.stats.pickles >= 3) {
     const first = r.imports.filter((i) => i.pickleIndex === 0);
     const calls = r.calls.filter((c) => c.pickleIndex === 0);
     if (first.length || calls.length) {

@@ -1,6 +1,7 @@
 import type { FormatId } from '../engine/types.js';
 import { type ForwardReader, sliceSource } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
+import { crc32 } from './crc32.js';
 import { analyzeTorchScript } from './torchscript.js';
 import type { ContainerReader, ReaderContext } from './types.js';
 import {
@@ -8,6 +9,7 @@ import {
   openZipEntry,
   readZipDirectory,
   ZIP_READER_VERSION,
+  type ZipDirectory,
   type ZipEntry,
 } from './zip.js';
 
@@ -29,8 +31,8 @@ export const zipReader: ContainerReader = {
 
 /** Bytes of a `code/` entry read for TorchScript analysis. */
 const MAX_CODE_BYTES = 4 * 1024 * 1024;
-/** Bytes of a pickle entry read past its STOP to check the CRC (CVE-2025-10156). */
-const MAX_CRC_TAIL = 64 * 1024 * 1024;
+/** Largest pickle entry whose CRC is checked (CVE-2025-10156); bigger ones would cost a second read. */
+const MAX_CRC_BYTES = 64 * 1024 * 1024;
 
 /** Detects the content of a zip entry; supplied by the engine's registry to avoid an import cycle. */
 export type EntryDetector = (head: Uint8Array, size: number | undefined) => FormatId;
@@ -52,6 +54,27 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
     return;
   }
   for (const n of dir.notes) ctx.note(n);
+  ctx.setFormat(await scanEntries(source, dir, ctx, ''));
+  // Other end records describe other archives in the same bytes: a reader that picks another
+  // one (or a scanner that did) sees different entries, so each distinct directory is scanned.
+  if (dir.notes.some((n) => n.code === 'zip-multiple-eocd')) {
+    const seen = new Set([dir.centralDirectoryOffset]);
+    for (let i = 1; i < 4; i++) {
+      const alt = await readZipDirectory(source, ctx.budget, i).catch(() => undefined);
+      if (!alt) break;
+      if (alt.entries.length === 0 || seen.has(alt.centralDirectoryOffset)) continue;
+      seen.add(alt.centralDirectoryOffset);
+      await scanEntries(source, alt, ctx, `[eocd @${alt.eocdOffset}]/`);
+    }
+  }
+}
+
+async function scanEntries(
+  source: ByteSource,
+  dir: ZipDirectory,
+  ctx: ReaderContext,
+  label: string,
+): Promise<FormatId> {
   const files = dir.entries.filter((e) => !(e.name.endsWith('/') && e.uncompressedSize === 0));
 
   // torch reads `<first entry's folder>/data.pkl`; TorchScript adds constants.pkl and code/.
@@ -65,11 +88,10 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
         ? 'torchscript'
         : 'pytorch-zip';
   } else if (files.length > 0 && files.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
-  ctx.setFormat(kind);
 
   const codeEntries: string[] = [];
   for (const en of files) {
-    if (ctx.signal?.aborted) return;
+    if (ctx.signal?.aborted) return kind;
     const role = roleOf(en, kind, prefix);
     if (en.dataOffset === undefined) continue; // already reported by the directory reader
     if (!isReadableMethod(en.method)) {
@@ -77,7 +99,7 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
         kind: 'problem',
         code: 'zip-unsupported-method',
         message: `entry uses compression method ${en.method}, which brine does not decode`,
-        entry: en.name,
+        entry: label + en.name,
         offset: en.localHeaderOffset,
       });
       continue;
@@ -87,11 +109,11 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
     const fmt = detectEntry(head, en.uncompressedSize);
     const storedOffset = opened.stored ? en.dataOffset : undefined;
     if (PICKLE_FORMATS.has(fmt)) {
-      await ctx.scanPickle(opened.reader, en.name, role, {
+      await ctx.scanPickle(opened.reader, label + en.name, role, {
         joblib: true,
         ...(storedOffset === undefined ? {} : { fileOffset: storedOffset }),
       });
-      await checkCrc(opened, en, ctx);
+      await checkCrc(source, opened, en, ctx);
       continue;
     }
     if (
@@ -102,17 +124,17 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
     ) {
       codeEntries.push(en.name);
       const text = await opened.reader.read(Math.min(en.uncompressedSize, MAX_CODE_BYTES));
-      for (const n of analyzeTorchScript(en.name, new TextDecoder().decode(text))) ctx.note(n);
+      for (const n of analyzeTorchScript(label + en.name, new TextDecoder().decode(text))) ctx.note(n);
       continue;
     }
     if (fmt === 'unknown') continue; // tensor bytes, metadata files
     if (opened.stored && storedOffset !== undefined) {
-      await ctx.nested(sliceSource(source, storedOffset, en.compressedSize, en.name), en.name, {
+      await ctx.nested(sliceSource(source, storedOffset, en.compressedSize, en.name), label + en.name, {
         fileOffset: storedOffset,
         role,
       });
     } else {
-      await ctx.nestedStream(opened.reader, en.name, { role });
+      await ctx.nestedStream(opened.reader, label + en.name, { role });
     }
   }
   if (codeEntries.length) {
@@ -123,6 +145,7 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
       evidence: { entries: codeEntries.slice(0, 20).join(', '), count: codeEntries.length },
     });
   }
+  return kind;
 }
 
 function roleOf(en: ZipEntry, kind: FormatId, prefix: string | undefined): string {
@@ -133,32 +156,46 @@ function roleOf(en: ZipEntry, kind: FormatId, prefix: string | undefined): strin
   return 'zip entry';
 }
 
-/** Reads what is left of a pickle entry (bounded) and compares the CRC, as zipfile would. */
+/**
+ * Compares the entry's CRC with the directory, as zipfile would (torch does not). Stored entries
+ * are re-read from the source; deflated ones are drained (their inflater keeps the CRC). Entries
+ * above {@link MAX_CRC_BYTES} are left unchecked.
+ */
 async function checkCrc(
-  opened: { reader: ForwardReader; crc: () => number | undefined },
+  source: ByteSource,
+  opened: { reader: ForwardReader; crc: () => number | undefined; stored: boolean },
   en: ZipEntry,
   ctx: ReaderContext,
 ): Promise<void> {
   const total = en.uncompressedSize;
-  const from = opened.reader.position;
-  while (opened.reader.position < total) {
-    if (opened.reader.position - from >= MAX_CRC_TAIL) return; // a huge tail: leave the CRC unchecked
-    const c = await opened.reader.read(Math.min(1 << 20, total - opened.reader.position));
-    if (c.length === 0) break;
+  if (total > MAX_CRC_BYTES) return;
+  let crc: number | undefined;
+  let actual: number;
+  if (opened.stored) {
+    const start = en.dataOffset as number;
+    const data = await source.read(start, Math.min(en.compressedSize, MAX_CRC_BYTES));
+    crc = crc32(0, data);
+    actual = data.length;
+    if (en.compressedSize !== total) actual = -1;
+  } else {
+    for (;;) {
+      const c = await opened.reader.read(1 << 20);
+      if (c.length === 0 || opened.reader.position > total) break;
+    }
+    actual = opened.reader.position;
+    crc = opened.crc();
   }
-  const extra = await opened.reader.peek(1);
-  if (opened.reader.position !== total || extra.length) {
+  if (actual !== total) {
     ctx.note({
       kind: 'finding',
       code: 'zip-size-mismatch',
       message: `entry data does not match the ${total} bytes the directory declares`,
       entry: en.name,
       offset: en.localHeaderOffset,
-      evidence: { declared: total, actual: opened.reader.position + extra.length },
+      evidence: { declared: total, compressed: en.compressedSize, actual },
     });
     return;
   }
-  const crc = opened.crc();
   if (crc !== undefined && crc !== en.crc32) {
     ctx.note({
       kind: 'finding',

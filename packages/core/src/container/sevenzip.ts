@@ -52,7 +52,7 @@ async function read7z(source: ByteSource, ctx: ReaderContext): Promise<void> {
   sz.FS.write(fd, data, 0, data.length);
   sz.FS.close(fd);
 
-  run(sz, ['l', '-slt', '-ba', '-p', archive], out);
+  run(sz, ['l', '-slt', '-ba', '-bd', '-p', archive], out);
   const listed = parseListing(out.join('\n'));
   const files = listed.filter((f) => !f.isDir);
   if (files.length > ctx.budget.maxEntries) {
@@ -83,7 +83,7 @@ async function read7z(source: ByteSource, ctx: ReaderContext): Promise<void> {
     return;
   }
   out.length = 0;
-  const code = run(sz, ['x', '-y', '-p', `-o${dir}/out`, archive], out);
+  const code = run(sz, ['x', '-y', '-bd', '-p', `-o${dir}/out`, archive], out);
   if (code !== 0) {
     ctx.note({
       kind: 'problem',
@@ -122,12 +122,18 @@ function run(sz: { callMain(args: string[]): unknown }, args: string[], out: str
 
 function parseListing(text: string): Listed[] {
   const items: Listed[] = [];
-  for (const block of text.split(/\n\s*\n/)) {
-    const path = /^Path = (.*)$/m.exec(block)?.[1];
-    if (path === undefined) continue;
-    const size = Number(/^Size = (\d+)$/m.exec(block)?.[1] ?? 0);
-    const isDir = /^Folder = \+$/m.test(block) || /^Attributes = D/m.test(block);
-    items.push({ path, size, isDir });
+  let cur: Listed | undefined;
+  for (const line of text.split('\n')) {
+    const path = /(?:^|\s)Path = (.*)$/.exec(line);
+    if (path) {
+      cur = { path: path[1] as string, size: 0, isDir: false };
+      items.push(cur);
+      continue;
+    }
+    if (!cur) continue;
+    const size = /^Size = (\d+)$/.exec(line);
+    if (size) cur.size = Number(size[1]);
+    if (/^Folder = \+$/.test(line) || /^Attributes = D/.test(line)) cur.isDir = true;
   }
   return items;
 }

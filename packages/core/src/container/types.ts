@@ -26,7 +26,10 @@ export interface Budget {
 export interface PickleStreamOptions {
   /** Offset of the stream's first byte in the outermost file, when stored there as-is. */
   fileOffset?: number;
-  /** Stop after this many back-to-back pickles (legacy torch reads exactly five). */
+  /**
+   * 1: stop at the first STOP and leave the reader right after it (legacy torch reads its five
+   * stacked pickles one by one). Otherwise every back-to-back pickle is scanned.
+   */
   maxPickles?: number;
   /** Skip joblib's raw numpy array bytes after each `NumpyArrayWrapper` (and recurse into object arrays). */
   joblib?: boolean;

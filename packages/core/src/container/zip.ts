@@ -83,13 +83,15 @@ export async function findEocdCandidates(
 export async function readZipDirectory(
   source: ByteSource,
   budget: Budget,
+  candidate = 0,
 ): Promise<ZipDirectory | undefined> {
   const { tailStart, tail, at } = await findEocdCandidates(source);
-  if (at.length === 0) return undefined;
+  if (at.length <= candidate) return undefined;
   const notes: Note[] = [];
-  const eocdOffset = at[0] as number; // miniz scans backwards and takes the first it meets
+  // miniz and zipfile scan backwards and take the first record they meet (candidate 0)
+  const eocdOffset = at[candidate] as number;
   const e = tail.subarray(eocdOffset - tailStart);
-  if (at.length > 1) {
+  if (at.length > 1 && candidate === 0) {
     notes.push({
       kind: 'finding',
       code: 'zip-multiple-eocd',
@@ -460,7 +462,8 @@ export const isReadableMethod = (method: number) => method === 0 || method === 8
  * Opens an entry's data for reading front to back. Stored entries read straight from the source;
  * deflated ones inflate in small steps so output per step stays bounded, and every inflated byte
  * is charged to the budget (decompression bombs end in `limit-inflate`).
- * The returned `crc()` is the CRC of the bytes read so far (undefined once bytes were skipped unseen).
+ * For deflated entries `crc()` is the CRC of everything inflated so far; stored entries return
+ * undefined (their CRC is computed straight from the source).
  */
 export function openZipEntry(
   source: ByteSource,
@@ -471,30 +474,9 @@ export function openZipEntry(
   const start = en.dataOffset ?? en.localHeaderOffset;
   const csize = Math.max(0, Math.min(en.compressedSize, source.size - start));
   let crc = 0;
-  let skipped = false;
   if (en.method === 0) {
-    const inner = sourceReader(source, start, start + csize, name);
-    const reader: ForwardReader = {
-      ...inner,
-      name,
-      get position() {
-        return inner.position;
-      },
-      size: inner.size,
-      async read(n) {
-        const d = await inner.read(n);
-        crc = crc32(crc, d);
-        return d;
-      },
-      peek: inner.peek,
-      async skip(n) {
-        const k = await inner.skip(n);
-        if (k > 0) skipped = true; // skipped bytes are not in the CRC
-        return k;
-      },
-      sourceOffset: inner.sourceOffset,
-    };
-    return { reader, crc: () => (skipped ? undefined : crc), stored: true };
+    // Stored data is its own CRC input: the caller computes it from the source when needed.
+    return { reader: sourceReader(source, start, start + csize, name), crc: () => undefined, stored: true };
   }
   if (en.method !== 8)
     throw new BrineError('zip-unsupported-method', `compression method ${en.method}`, name);

@@ -1,28 +1,162 @@
+import { JOBLIB_WRAPPER, joblibArrayLayout } from '../container/joblib.js';
 import type { Note, PickleStreamOptions } from '../container/types.js';
 import type { ScanResult } from '../pickle/events.js';
-import type { ForwardReader } from '../source/stream.js';
+import {
+  type BuildPause,
+  createPickleScanner,
+  type FeedStatus,
+  type PickleScanner,
+} from '../pickle/scanner.js';
+import { concat, type ForwardReader } from '../source/stream.js';
 import { BrineError } from './types.js';
 
-/** What the engine gives the driver for joblib object arrays and cancellation. */
+/** What the engine gives the driver. */
 export interface PickleDriverHooks {
-  /** Scans a complete pickle nested in the stream at `offset`; returns the bytes it consumed. */
-  nestedPickle(reader: ForwardReader, offset: number, role: string): Promise<number>;
   checkAbort(): void;
 }
 
-/** One driven scan: the scanner's result, bytes consumed, notes, and the error that cut it short. */
+/** One driven scan: the scanner's result, bytes of the stream it covered, notes, and the error that cut it short. */
 export interface PickleRun {
   result: ScanResult;
+  /** Stream bytes the pickle(s) occupied, skipped array data included. */
   consumed: number;
   notes: Note[];
   error?: BrineError;
 }
 
-/** Feeds a forward reader through the WASM pickle scanner. */
+const CHUNK = 256 * 1024;
+/** Fed bytes kept for giving back and for reading joblib padding bytes held in the scanner's window. */
+const HISTORY = 2 * 1024 * 1024 + CHUNK;
+
+/**
+ * Feeds a forward reader through the incremental WASM pickle scanner. The reader is left right
+ * after the last byte the scanner used, so stacked formats (legacy torch) can continue there.
+ * Joblib's raw array bytes are skipped (from the source when possible, never buffered) and object
+ * arrays are scanned as the nested pickles they are. Errors from the reader (a corrupt
+ * decompressor, a bomb) end the scan, but the result so far is kept.
+ */
 export async function runPickle(
-  _reader: ForwardReader,
-  _opts: PickleStreamOptions,
-  _hooks: PickleDriverHooks,
+  reader: ForwardReader,
+  opts: PickleStreamOptions,
+  hooks: PickleDriverHooks,
 ): Promise<PickleRun> {
-  throw new BrineError('scanner-unavailable', 'pickle scanner not built yet');
+  const notes: Note[] = [];
+  const scanner = await createPickleScanner({
+    multiplePickles: opts.maxPickles !== 1,
+    ...(opts.joblib ? { pauseAfterBuildOf: [[JOBLIB_WRAPPER.module, JOBLIB_WRAPPER.name]] } : {}),
+  });
+  // Recently fed bytes, as [stream offset of first byte, chunks]; trimmed to HISTORY.
+  let histStart = 0;
+  const hist: Uint8Array[] = [];
+  let histLen = 0;
+  let fed = 0; // stream offset of the next byte to feed
+  let error: BrineError | undefined;
+
+  const remember = (c: Uint8Array) => {
+    hist.push(c);
+    histLen += c.length;
+    while (histLen - (hist[0] as Uint8Array).length >= HISTORY) {
+      const d = hist.shift() as Uint8Array;
+      histLen -= d.length;
+      histStart += d.length;
+    }
+  };
+  /** Byte at stream offset `at`, from history when fed already, else from the reader. */
+  const byteAt = async (at: number): Promise<number | undefined> => {
+    if (at < fed) {
+      if (at < histStart) return undefined;
+      let o = at - histStart;
+      for (const c of hist) {
+        if (o < c.length) return c[o];
+        o -= c.length;
+      }
+      return undefined;
+    }
+    const ahead = await reader.peek(at - fed + 1);
+    return ahead[at - fed];
+  };
+
+  const onPause = async (p: BuildPause) => {
+    const layout = joblibArrayLayout(p.partial, p.call);
+    if (layout.kind === 'object') {
+      scanner.beginNestedPickle();
+      return;
+    }
+    if (layout.kind === 'unknown') {
+      notes.push({
+        kind: 'finding',
+        code: 'joblib-array-unknown',
+        message: `joblib array layout not understood (${layout.why}); raw array bytes are scanned as opcodes`,
+        offset: p.offset,
+      });
+      return;
+    }
+    let n = layout.bytes;
+    if (layout.padded) {
+      // joblib >= 1.2 aligns array data: one byte holding the padding length, then that many bytes
+      const pad = await byteAt(p.offset);
+      if (pad === undefined) {
+        notes.push({
+          kind: 'finding',
+          code: 'joblib-array-truncated',
+          message: 'joblib array padding byte missing',
+          offset: p.offset,
+        });
+        return;
+      }
+      n += 1 + pad;
+    }
+    scanner.skip(n);
+  };
+
+  const drive = async (first: FeedStatus) => {
+    let st = first;
+    while (st.state === 'paused') {
+      await onPause(st.pause);
+      st = scanner.resume();
+    }
+    return st;
+  };
+
+  try {
+    outer: while (!scanner.done) {
+      hooks.checkAbort();
+      const pending = scanner.pendingSkip;
+      if (pending > 0) {
+        // array data and long payloads: advance the source without reading (a seek for files)
+        const k = await reader.skip(Math.min(pending, Number.MAX_SAFE_INTEGER));
+        if (k === 0) break;
+        scanner.skipped(k);
+        fed += k;
+        hist.length = 0;
+        histLen = 0;
+        histStart = fed;
+        continue;
+      }
+      const chunk = await reader.read(CHUNK);
+      if (chunk.length === 0) break;
+      remember(chunk);
+      fed += chunk.length;
+      let rest = chunk;
+      while (rest.length > 0) {
+        const fedNow = scanner.feed(rest);
+        const took = fedNow.consumed;
+        const st = await drive(fedNow);
+        if (st.state === 'done') break outer;
+        rest = rest.subarray(took);
+      }
+    }
+  } catch (e) {
+    if (e instanceof BrineError) error = e;
+    else throw e;
+  }
+  const result = scanner.end();
+  const consumed = result.stats.bytesScanned;
+  // Give back what was read past the scanner's end (its window held more than the pickle).
+  const extra = fed - consumed;
+  if (extra > 0 && !error) {
+    const keep = Math.min(extra, histLen);
+    reader.unread(concat(hist).subarray(histLen - keep));
+  }
+  return { result, consumed, notes, ...(error ? { error } : {}) };
 }

@@ -292,7 +292,7 @@ class Walk {
       note: (n) => this.note(path, n),
       async scanPickle(reader, entry, role, opts = {}) {
         const p = entry === undefined ? path : [...path, entry];
-        return walk.scanPickle(reader, p, role, depth, opts);
+        return walk.scanPickle(reader, p, role, opts);
       },
       nested: (source, entry, o = {}) => this.visitSource(source, [...path, entry], depth + 1, o),
       nestedStream: (reader, entry, o = {}) => this.visitStream(reader, [...path, entry], depth + 1, o),
@@ -315,26 +315,12 @@ class Walk {
     reader: ForwardReader,
     path: InnerPath,
     role: string,
-    depth: number,
     opts: PickleStreamOptions,
   ): Promise<{ scan: StreamScan; consumed: number }> {
     if (this.out.streams.length >= this.limits.maxStreams) {
       throw new BrineError('limit-streams', `more than ${this.limits.maxStreams} pickle streams in one file`);
     }
-    const run = await runPickle(reader, opts, {
-      // joblib object arrays: a whole pickle nested in the stream, reported as its own stream
-      nestedPickle: async (inner, offset, innerRole) => {
-        const p = [...path, `[object array @${offset}]`];
-        const fileOffset = inner.sourceOffset();
-        const r = await this.scanPickle(inner, p, innerRole, depth + 1, {
-          joblib: true,
-          maxPickles: 1,
-          ...(fileOffset === undefined ? {} : { fileOffset }),
-        });
-        return r.consumed;
-      },
-      checkAbort: () => this.checkAbort(),
-    });
+    const run = await runPickle(reader, opts, { checkAbort: () => this.checkAbort() });
     const stream: StreamScan = {
       path,
       role,

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { BrineError } from '../engine/types.js';
+import { BlockCache } from './block-cache.js';
 import { clampOffset } from './buffer.js';
 import type { ByteSource } from './types.js';
 
@@ -28,6 +29,28 @@ export async function openFileSource(path: string): Promise<ByteSource> {
   }
   let bytesRead = 0;
   let closed = false;
+  const fetch = async (start: number, want: number): Promise<Uint8Array> => {
+    const out = new Uint8Array(want);
+    let got = 0;
+    while (got < want) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(out, got, want - got, start + got));
+      } catch (e) {
+        throw new BrineError(
+          'unreadable',
+          `read failed at offset ${start + got}: ${message(e)}`,
+          path,
+          start + got,
+        );
+      }
+      if (n === 0) break; // the file shrank while we read it
+      got += n;
+    }
+    bytesRead += got;
+    return got === want ? out : out.subarray(0, got);
+  };
+  const cache = new BlockCache(fetch, size);
   return {
     name: path,
     size,
@@ -37,30 +60,14 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     async read(offset: number, length: number): Promise<Uint8Array> {
       if (closed) throw new BrineError('closed', 'read after close', path, offset);
       const start = clampOffset(offset, size);
-      const want = Math.max(0, Math.min(Math.floor(length), size - start));
-      const out = new Uint8Array(want);
-      let got = 0;
-      while (got < want) {
-        let n: number;
-        try {
-          ({ bytesRead: n } = await handle.read(out, got, want - got, start + got));
-        } catch (e) {
-          throw new BrineError(
-            'unreadable',
-            `read failed at offset ${start + got}: ${message(e)}`,
-            path,
-            start + got,
-          );
-        }
-        if (n === 0) break; // the file shrank while we read it
-        got += n;
-      }
-      bytesRead += got;
-      return got === want ? out : out.subarray(0, got);
+      const end = Math.min(size, start + Math.max(0, Math.floor(length)));
+      if (end <= start) return new Uint8Array(0);
+      return cache.read(start, end);
     },
     async close() {
       if (closed) return;
       closed = true;
+      cache.clear();
       await handle.close();
     },
   };

@@ -21,6 +21,11 @@ export interface ForwardReader {
   skip(n: number): Promise<number>;
   /** Offset of `position` in the underlying random-access source, when there is one. */
   sourceOffset(): number | undefined;
+  /**
+   * Gives back the last `bytes.length` bytes read, so the next read returns them again (the pickle
+   * scanner stops mid-chunk at a STOP; the next reader of the stream starts right after it).
+   */
+  unread(bytes: Uint8Array): void;
 }
 
 /** Forward reader over `[start, end)` of a random-access source; skipping costs no I/O. */
@@ -53,6 +58,9 @@ export function sourceReader(
       return k;
     },
     sourceOffset: () => pos,
+    unread(bytes) {
+      pos = Math.max(lo, pos - bytes.length);
+    },
   };
 }
 
@@ -134,6 +142,12 @@ export function chunkReader(name: string, chunks: AsyncIterable<Uint8Array>): Fo
       return skipped;
     },
     sourceOffset: () => undefined,
+    unread(bytes) {
+      if (!bytes.length) return;
+      pending.unshift(bytes);
+      pendingLen += bytes.length;
+      pos -= bytes.length;
+    },
   };
 }
 
@@ -206,5 +220,6 @@ export function limitReader(reader: ForwardReader, length: number, name: string)
     peek: (n) => reader.peek(Math.min(n, left())),
     skip: (n) => reader.skip(Math.min(n, left())),
     sourceOffset: () => reader.sourceOffset(),
+    unread: (bytes) => reader.unread(bytes),
   };
 }
