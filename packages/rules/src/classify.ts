@@ -43,6 +43,8 @@ const PY2_MODULES: Record<string, string> = {
   repr: 'reprlib',
 };
 
+const PY2 = new Map(Object.entries(PY2_MODULES));
+
 type PairTable = Map<string, Set<string>>;
 
 function parsePairs(text: string, into: PairTable = new Map()): PairTable {
@@ -84,15 +86,6 @@ for (const [family, text] of Object.entries(DANGEROUS_FAMILIES)) {
 }
 
 /** Is `module.name` an exact entry of the safe tier? */
-export function isSafePair(module: string, name: string): boolean {
-  return SAFE.get(module)?.has(name) ?? SAFE.get(PY2_MODULES[module] ?? '')?.has(name) ?? false;
-}
-
-function inTable(table: PairTable, module: string, name: string): boolean {
-  if (table.get(module)?.has(name)) return true;
-  const mapped = PY2_MODULES[module];
-  return mapped !== undefined && (table.get(mapped)?.has(name) ?? false);
-}
 
 /** The wildcard entry covering `module` or one of its parents (CVE-2025-10157), if any. */
 function wildcardFamily(module: string): { family: string; entry: string } | undefined {
@@ -119,19 +112,29 @@ function dangerOf(module: string, name: string): { family: string; why: string }
   return undefined;
 }
 
+function topOf(module: string): string {
+  const dot = module.indexOf('.');
+  return dot < 0 ? module : module.slice(0, dot);
+}
+
+/** The Python 3 spelling of a Python 2 module path (`__builtin__` -> `builtins`), if it has one. */
+function py2Alias(module: string): string | undefined {
+  const top = topOf(module);
+  const mapped = PY2.get(top);
+  return mapped === undefined ? undefined : mapped + module.slice(top.length);
+}
+
 function moduleSpellings(module: string): string[] {
-  const top = module.split('.', 1)[0] ?? module;
-  const mapped = PY2_MODULES[top];
-  if (mapped === undefined || mapped === top) return [module];
-  return [module, mapped + module.slice(top.length)];
+  const alias = py2Alias(module);
+  return alias === undefined ? [module] : [module, alias];
 }
 
 const DUNDER = /^__\w+__$/;
 
 /** Is `module` (or its Python 2 spelling) part of the gadget surface: stdlib, torch, NumPy? */
 export function isGadgetSurface(module: string): boolean {
-  const top = module.split('.', 1)[0] ?? module;
-  return STDLIB_MODULES.has(top) || SURFACE_PACKAGES.has(top) || PY2_MODULES[top] !== undefined;
+  const top = topOf(module);
+  return STDLIB_MODULES.has(top) || SURFACE_PACKAGES.has(top) || PY2.has(top);
 }
 
 /**
@@ -162,8 +165,12 @@ function dottedDanger(module: string, parts: string[]): { family: string; why: s
   return undefined;
 }
 
-const cache = new Map<string, ImportClass>();
-const CACHE_LIMIT = 50_000;
+// Two-level cache (module -> name -> result): no key string is built per lookup. Protocol only
+// changes the wording for dotted names, which get their own cache below protocol 4.
+const cache = new Map<string, Map<string, ImportClass>>();
+const cacheLowProto = new Map<string, Map<string, ImportClass>>();
+let cached = 0;
+const CACHE_LIMIT = 100_000;
 
 /**
  * Classifies one import (`find_class(module, name)`) into safe / known / dangerous / unknown.
@@ -177,45 +184,64 @@ const CACHE_LIMIT = 50_000;
  *   checks them at any protocol because a loader may use another unpickler.
  */
 export function classifyImport(module: string, name: string, protocol?: number): ImportClass {
-  const key = `${module}\u0000${name}\u0000${protocol !== undefined && protocol < 4 ? 'p' : ''}`;
-  const hit = cache.get(key);
+  const table = protocol !== undefined && protocol < 4 && name.includes('.') ? cacheLowProto : cache;
+  let byName = table.get(module);
+  const hit = byName?.get(name);
   if (hit) return hit;
   const result = classifyUncached(module, name, protocol);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(key, result);
+  if (cached >= CACHE_LIMIT) {
+    cache.clear();
+    cacheLowProto.clear();
+    cached = 0;
+    byName = undefined;
+  }
+  if (!byName) {
+    byName = new Map();
+    table.set(module, byName);
+  }
+  byName.set(name, result);
+  cached++;
   return result;
 }
 
 function classifyUncached(module: string, name: string, protocol?: number): ImportClass {
-  const symbol = `${module}.${name}`;
   if (module === '' || name === '') {
-    return { tier: 'dangerous', family: 'reflection', reason: `${symbol}: empty module or name` };
+    return { tier: 'dangerous', family: 'reflection', reason: `${module}.${name}: empty module or name` };
   }
-  for (const m of moduleSpellings(module)) {
-    const family = DANGER_EXACT.get(m)?.get(name);
-    if (family) return { tier: 'dangerous', family, reason: `${m}.${name} is on the denylist (${family})` };
+  const alias = py2Alias(module);
+  const exact =
+    DANGER_EXACT.get(module)?.get(name) ?? (alias ? DANGER_EXACT.get(alias)?.get(name) : undefined);
+  if (exact)
+    return { tier: 'dangerous', family: exact, reason: `${module}.${name} is on the denylist (${exact})` };
+  if (SAFE.get(module)?.has(name) || (alias && SAFE.get(alias)?.has(name))) {
+    return {
+      tier: 'safe',
+      reason: `${module}.${name} is data-only (accepted by torch weights_only or NumPy)`,
+    };
   }
-  if (inTable(SAFE, module, name)) {
-    return { tier: 'safe', reason: `${symbol} is data-only (accepted by torch weights_only or NumPy)` };
+  if (KNOWN.get(module)?.has(name) || (alias && KNOWN.get(alias)?.has(name))) {
+    return { tier: 'known', reason: `${module}.${name} is a known framework or stdlib data class` };
   }
-  if (inTable(KNOWN, module, name)) {
-    return { tier: 'known', reason: `${symbol} is a known framework or stdlib data class` };
+  const wild = wildcardFamily(module) ?? (alias ? wildcardFamily(alias) : undefined);
+  if (wild) {
+    return {
+      tier: 'dangerous',
+      family: wild.family,
+      reason: `${module}.${name}: module ${wild.entry} is dangerous as a whole (${wild.family})`,
+    };
   }
-  const wild = dangerOf(module, name);
-  if (wild)
-    return { tier: 'dangerous', family: wild.family, reason: `${symbol}: ${wild.why} (${wild.family})` };
-
-  const parts = name.split('.');
-  if (parts.some((p) => DUNDER.test(p))) {
+  const dotted = name.includes('.');
+  const parts = dotted ? name.split('.') : [name];
+  if (name.includes('__') && parts.some((p) => DUNDER.test(p))) {
     return {
       tier: 'dangerous',
       family: 'reflection',
-      reason: `${symbol}: dunder attribute reaches interpreter internals (__builtins__, __globals__...)`,
+      reason: `${module}.${name}: dunder attribute reaches interpreter internals (__builtins__, __globals__...)`,
     };
   }
-  if (parts.length > 1) {
+  if (dotted) {
     if (parts.some((p) => p === '')) {
-      return { tier: 'dangerous', family: 'reflection', reason: `${symbol}: malformed dotted name` };
+      return { tier: 'dangerous', family: 'reflection', reason: `${module}.${name}: malformed dotted name` };
     }
     const d = dottedDanger(module, parts);
     if (d) {
@@ -227,11 +253,11 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
     return {
       tier: 'unknown',
       family: GADGET_SURFACE,
-      reason: `${symbol}: unlisted callable from the gadget surface (stdlib, torch, NumPy)`,
+      reason: `${module}.${name}: unlisted callable from the gadget surface (stdlib, torch, NumPy)`,
     };
   }
   return {
     tier: 'unknown',
-    reason: `${symbol}: not on any list (a user's own class or an unlisted library)`,
+    reason: `${module}.${name}: not on any list (a user's own class or an unlisted library)`,
   };
 }

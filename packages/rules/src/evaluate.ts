@@ -208,6 +208,7 @@ function streamFindings(
       opcode: imp.opcode,
       called: imp.called,
     });
+    if (c.tier === 'safe' || (c.tier === 'known' && knownSeen.has(symbol))) return;
     const call = callOf.get(i);
     const rendered = call ? renderCall(call, r) : undefined;
     const base = {
