@@ -91,7 +91,7 @@ async function writeCheckpoint(path) {
     if (z.length) {
       cdExtra.writeUInt16LE(1, 0);
       cdExtra.writeUInt16LE(8 * z.length, 2);
-      z.forEach((v, i) => cdExtra.writeBigUInt64LE(v, 4 + 8 * i));
+      for (const [i, v] of z.entries()) cdExtra.writeBigUInt64LE(v, 4 + 8 * i);
     }
     const cd = Buffer.alloc(46);
     cd.writeUInt32LE(0x02014b50, 0);
@@ -102,7 +102,7 @@ async function writeCheckpoint(path) {
     cd.writeUInt32LE(big ? 0xffffffff : e.size, 24);
     cd.writeUInt16LE(name.length, 28);
     cd.writeUInt16LE(cdExtra.length, 30);
-    cd.writeUInt32LE(pos >= 0xffffffff ? 0xffffffff : pos, 42);
+    cd.writeUInt32LE(Math.min(pos, 0xffffffff), 42);
     central.push(Buffer.concat([cd, name, cdExtra]));
     pos += head.length + e.size;
   }
