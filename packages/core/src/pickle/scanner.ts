@@ -2,7 +2,7 @@ import { BrineError } from '../engine/types.js';
 import { fixImport } from './compat-names.js';
 import { decodeEvents, ScanAccumulator } from './event-buffer.js';
 import type { PickleCall, PickleImport, ScanResult } from './events.js';
-import { instantiateScanner, type ScannerExports } from './wasm.js';
+import { instantiateScanner, releaseScanner, type ScannerExports } from './wasm.js';
 
 /** Bounds that keep a hostile pickle from using unbounded memory or time. */
 export interface ScannerLimits {
@@ -167,12 +167,13 @@ class WasmPickleScanner implements PickleScanner {
     this.drain();
   }
 
+  // after end() the instance may already serve another scan: answer from the result
   get pendingSkip(): number {
-    return this.w.pendingSkip();
+    return this.result ? 0 : this.w.pendingSkip();
   }
 
   get position(): number {
-    return this.w.position();
+    return this.result ? this.result.stats.bytesScanned : this.w.position();
   }
 
   get done(): boolean {
@@ -300,6 +301,7 @@ class WasmPickleScanner implements PickleScanner {
     while (st === ST_PAUSE) st = this.settle(this.w.resume());
     this.finished = true;
     this.result = this.snapshot(true);
+    releaseScanner(this.w);
     return this.result;
   }
 

@@ -77,9 +77,24 @@ export async function loadScannerModule(module?: WebAssembly.Module): Promise<vo
   }
 }
 
-/** A fresh scanner instance (own memory); loads the module on Node when needed. */
+// Finished instances are reused: laying out and growing a new memory costs more than a small
+// scan. Reuse is safe because init() resets all state and memo slots are tagged with a
+// generation that only ever grows within an instance.
+const idle: ScannerExports[] = [];
+const MAX_IDLE = 4;
+const MAX_IDLE_MEMORY = 96 << 20;
+
+/** A scanner instance (own memory), reused when one is idle; loads the module on Node when needed. */
 export async function instantiateScanner(): Promise<ScannerExports> {
+  const reused = idle.pop();
+  if (reused) return reused;
   if (!compiled) await loadScannerModule();
   const instance = await WebAssembly.instantiate(compiled as WebAssembly.Module, {});
   return instance.exports as unknown as ScannerExports;
+}
+
+/** Hands a finished instance back for reuse (large memories are dropped instead). */
+export function releaseScanner(w: ScannerExports): void {
+  if (idle.length < MAX_IDLE && w.memory.buffer.byteLength <= MAX_IDLE_MEMORY && !idle.includes(w))
+    idle.push(w);
 }

@@ -1,0 +1,252 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ByteSource } from '../source/types.js';
+import type { ScanResult } from './events.js';
+import { scanPickle } from './scan.js';
+import { type BuildPause, createPickleScanner } from './scanner.js';
+import { bytes, op, reduceCall } from './test-support/assemble.js';
+import { fixture, manifest } from './test-support/fixtures.js';
+
+/** Scans with the incremental API, feeding `chunk`-byte pieces. */
+async function scanChunked(data: Uint8Array, chunk: number, trace = true): Promise<ScanResult> {
+  const s = await createPickleScanner({ traceOpcodes: trace });
+  for (let i = 0; i < data.length && !s.done; i += chunk) {
+    const st = s.feed(data.subarray(i, i + chunk));
+    if (st.state === 'done') break;
+  }
+  return s.end();
+}
+
+describe('chunking never changes the result', () => {
+  const files = manifest().map((m) => m.file);
+  for (const size of [1, 2, 3, 7, 64, 4096]) {
+    it(`every fixture, ${size}-byte chunks`, async () => {
+      for (const f of files) {
+        const data = fixture(f);
+        const whole = await scanPickle(data, { traceOpcodes: true });
+        const pieces = await scanPickle(data, { traceOpcodes: true, chunkSize: size });
+        expect(pieces, f).toEqual(whole);
+        const fed = await scanChunked(data, size);
+        // scanPickle may add a second (linear) frame reading; the raw scanner does not
+        if (!whole.anomalies.some((a) => a.code === 'frame-crossing')) expect(fed, f).toEqual(whole);
+      }
+    });
+  }
+
+  it('random bytes: no crash, no hang, same result for any chunk size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 1, max: 40 }),
+        async (data, chunk) => {
+          const whole = await scanChunked(data, Math.max(1, data.length));
+          const pieces = await scanChunked(data, chunk);
+          expect(pieces).toEqual(whole);
+          expect(whole.stats.bytesScanned).toBeLessThanOrEqual(data.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('mutated fixtures: no crash, no hang, same result for any chunk size', async () => {
+    const corpus = manifest().map((m) => fixture(m.file));
+    const mutation = fc.record({
+      index: fc.nat(corpus.length - 1),
+      at: fc.nat(),
+      kind: fc.constantFrom('flip', 'insert', 'delete', 'truncate'),
+      value: fc.integer({ min: 0, max: 255 }),
+      chunk: fc.integer({ min: 1, max: 17 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        const base = corpus[m.index] as Uint8Array;
+        const at = base.length ? m.at % base.length : 0;
+        let data: Uint8Array;
+        if (m.kind === 'flip') {
+          data = base.slice();
+          if (data.length) data[at] = m.value;
+        } else if (m.kind === 'insert') {
+          data = bytes(base.subarray(0, at), m.value, base.subarray(at));
+        } else if (m.kind === 'delete') {
+          data = bytes(base.subarray(0, at), base.subarray(at + 1));
+        } else {
+          data = base.subarray(0, at);
+        }
+        const whole = await scanChunked(data, Math.max(1, data.length));
+        expect(await scanChunked(data, m.chunk)).toEqual(whole);
+        // anything that is not a clean complete pickle must say so
+        if (!whole.complete) expect(whole.anomalies.some((a) => a.fatal)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+/** A source that serves a huge BINBYTES payload without storing it, and counts what is read. */
+function blobSource(payload: number): ByteSource & { reads: Array<[number, number]> } {
+  const head = bytes(op.PROTO(4), [0x8e, ...new Uint8Array(new Float64Array([0]).buffer)]);
+  // BINBYTES8 length, little endian
+  const dv = new DataView(head.buffer);
+  dv.setUint32(3, payload % 2 ** 32, true);
+  dv.setUint32(7, Math.floor(payload / 2 ** 32), true);
+  const tail = reduceCall('os', 'system', 'after the blob').subarray(2);
+  const size = head.length + payload + 1 + tail.length;
+  const reads: Array<[number, number]> = [];
+  let bytesRead = 0;
+  return {
+    name: 'blob.pkl',
+    size,
+    reads,
+    get bytesRead() {
+      return bytesRead;
+    },
+    async read(offset: number, length: number) {
+      reads.push([offset, length]);
+      const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      for (let i = 0; i < out.length; i++) {
+        const p = offset + i;
+        if (p < head.length) out[i] = head[p] as number;
+        else if (p < head.length + payload) out[i] = 0xaa;
+        else if (p === head.length + payload) out[i] = op.POP;
+        else out[i] = tail[p - head.length - payload - 1] as number;
+      }
+      bytesRead += out.length;
+      return out;
+    },
+    async close() {},
+  };
+}
+
+describe('large payloads are skipped, not read', () => {
+  it('a 3 GiB BINBYTES8 blob costs only its header and the opcodes after it', async () => {
+    const src = blobSource(3 * 2 ** 30);
+    const r = await scanPickle(src, { chunkSize: 64 * 1024 });
+    expect(src.bytesRead).toBeLessThan(512 * 1024);
+    expect(r.imports).toMatchObject([
+      { module: 'os', name: 'system', called: true, offset: 3 * 2 ** 30 + 12 },
+    ]);
+    expect(r.stats.bytesScanned).toBe(src.size);
+    expect(r.stats.bytesSkipped).toBe(3 * 2 ** 30 - 256);
+    expect(r.complete).toBe(true);
+  });
+
+  it('the incremental API exposes pendingSkip so callers can seek', async () => {
+    const s = await createPickleScanner();
+    const st = s.feed(bytes(op.PROTO(3), op.BINBYTES(new Uint8Array(1000)).slice(0, 300)));
+    expect(st.state).toBe('more');
+    expect(s.pendingSkip).toBe(1000 - 295);
+    s.skipped(s.pendingSkip);
+    s.feed(bytes(op.STOP));
+    const r = s.end();
+    expect(r.complete).toBe(true);
+    expect(r.stats.bytesScanned).toBe(2 + 5 + 1000 + 1);
+  });
+});
+
+describe('single pickle mode', () => {
+  it('stops at the first STOP and says where it ended', async () => {
+    const first = reduceCall('os', 'system', 'a');
+    const data = bytes(first, reduceCall('os', 'popen', 'b'));
+    const r = await scanPickle(data, { multiplePickles: false });
+    expect(r.imports.map((i) => i.name)).toEqual(['system']);
+    expect(r.stats.bytesScanned).toBe(first.length);
+    expect(r.complete).toBe(true);
+    expect(r.anomalies).toEqual([]);
+  });
+});
+
+// A joblib-like stream: NumpyArrayWrapper BUILD followed by raw array bytes, then a wrapper
+// whose array is an object array (a complete nested pickle), then the rest of the outer pickle.
+function joblibLike(): { data: Uint8Array; rawAt: number; nestedAt: number } {
+  const wrapper = (order: string) =>
+    bytes(
+      op.GLOBAL('joblib.numpy_pickle', 'NumpyArrayWrapper'),
+      op.EMPTY_TUPLE,
+      op.NEWOBJ,
+      op.EMPTY_DICT,
+      op.MARK,
+      op.SBU('shape'),
+      op.BININT1(3),
+      op.TUPLE1,
+      op.SBU('order'),
+      op.SBU(order),
+      op.SBU('dtype'),
+      op.GLOBAL('numpy', 'dtype'),
+      op.SBU('f8'),
+      op.TUPLE1,
+      op.REDUCE,
+      op.SETITEMS,
+      op.BUILD,
+    );
+  const head = bytes(op.PROTO(4), op.EMPTY_LIST, op.MARK, wrapper('C'));
+  const raw = new Uint8Array(24).fill(0xff); // 3 float64s: not opcodes
+  const second = wrapper('F');
+  const nested = reduceCall('os', 'system', 'inside the object array');
+  const tail = bytes(op.APPENDS, op.STOP);
+  const data = bytes(head, raw, second, nested, tail);
+  return { data, rawAt: head.length, nestedAt: head.length + raw.length + second.length };
+}
+
+describe('pauses after watched BUILDs (joblib arrays)', () => {
+  const watch: Array<[string, string]> = [['joblib.numpy_pickle', 'NumpyArrayWrapper']];
+
+  it('without the hook, raw array bytes end the scan', async () => {
+    const { data } = joblibLike();
+    const r = await scanPickle(data);
+    expect(r.anomalies.some((a) => a.code === 'unknown-opcode' && a.fatal)).toBe(true);
+  });
+
+  for (const chunk of [1, 5, 4096]) {
+    it(`skip and nested pickle with ${chunk}-byte chunks`, async () => {
+      const { data, rawAt, nestedAt } = joblibLike();
+      const pauses: BuildPause[] = [];
+      const r = await scanPickle(data, {
+        chunkSize: chunk,
+        pauseAfterBuildOf: watch,
+        onPause(p, control) {
+          pauses.push(p);
+          const state = p.call.args[0];
+          const order =
+            state?.kind === 'dict'
+              ? state.entries.find(([k]) => k.kind === 'str' && k.value === 'order')?.[1]
+              : undefined;
+          if (order?.kind === 'str' && order.value === 'C') control.skip(24);
+          else control.beginNestedPickle();
+        },
+      });
+      expect(pauses.map((p) => p.offset)).toEqual([rawAt, nestedAt]);
+      expect(pauses[0]?.watched).toMatchObject({ module: 'joblib.numpy_pickle', name: 'NumpyArrayWrapper' });
+      expect(pauses[0]?.call.opcode).toBe('BUILD');
+      expect(r.anomalies).toEqual([]);
+      expect(r.complete).toBe(true);
+      const sys = r.imports.find((i) => i.name === 'system');
+      expect(sys).toMatchObject({ module: 'os', called: true, offset: nestedAt + 2, pickleIndex: 1 });
+      // the outer pickle resumed with its own stack after the nested STOP (APPENDS found its list)
+      expect(r.stats.pickles).toBe(2);
+      expect(r.stats.bytesScanned).toBe(data.length);
+    });
+  }
+
+  it('the incremental API pauses mid-chunk and resumes where it stopped', async () => {
+    const { data, rawAt } = joblibLike();
+    const s = await createPickleScanner({ pauseAfterBuildOf: watch });
+    let st = s.feed(data);
+    expect(st.state).toBe('paused');
+    if (st.state !== 'paused') return;
+    expect(st.pause.offset).toBe(rawAt);
+    expect(s.position).toBe(rawAt);
+    s.skip(24);
+    const rest = data.subarray(st.consumed);
+    st = s.resume();
+    expect(st.state).toBe('paused');
+    s.beginNestedPickle();
+    st = s.resume();
+    expect(st.state).toBe('more');
+    st = s.feed(rest);
+    expect(st.state).toBe('more');
+    const r = s.end();
+    expect(r.anomalies).toEqual([]);
+    expect(r.imports.some((i) => i.module === 'os' && i.name === 'system' && i.called)).toBe(true);
+  });
+});
