@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
@@ -8,6 +9,11 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // The worker imports the scanner from src/generated (see scripts/copy-wasm.mjs); keep it current
 // even when vitest is run without a build first.
 execFileSync(process.execPath, [here('./scripts/copy-wasm.mjs')], { stdio: 'inherit' });
+// wrangler.jsonc serves the browser page from ../web/dist (`assets`); workerd refuses to start
+// without that folder, so build the page when it is missing.
+if (!existsSync(here('../web/dist/index.html'))) {
+  execFileSync(process.execPath, [here('../web/build.mjs')], { stdio: 'inherit' });
+}
 
 // The worker's tests run inside real workerd (Miniflare), against the same entry and
 // wrangler config a deploy uses. Sibling packages come from source, as in the Node tests.
