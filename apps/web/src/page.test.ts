@@ -65,6 +65,8 @@ interface StaticServer {
   requests: Recorded[];
   /** Holds back scanner.wasm until released (to see the page while it waits). */
   holdWasm: { promise: Promise<void>; release: () => void } | undefined;
+  /** Answers 404 for scanner.wasm (a broken deployment). */
+  missingWasm: boolean;
 }
 
 const MIME: Record<string, string> = {
@@ -82,6 +84,7 @@ async function startServer(dir: string): Promise<StaticServer> {
     origin: '',
     requests: [],
     holdWasm: undefined,
+    missingWasm: false,
   };
   state.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -96,6 +99,7 @@ async function startServer(dir: string): Promise<StaticServer> {
         return;
       }
       try {
+        if (rel === '/scanner.wasm' && state.missingWasm) throw new Error('missing on purpose');
         const body = await readFile(file);
         if (rel === '/scanner.wasm' && state.holdWasm) await state.holdWasm.promise;
         res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
@@ -327,6 +331,22 @@ describe('the brine page', () => {
     }
     await waitForReports(page, 1);
     expect(await card(page, 'slow.pt').getAttribute('data-verdict')).toBe('clean');
+    await page.close();
+  });
+
+  it('says clearly when the scanner cannot load, and never reports a file clean then', async () => {
+    srv.missingWasm = true;
+    const page = await context.newPage();
+    try {
+      await page.goto(`${srv.origin}/`);
+      await expect.poll(() => page.locator('#status').textContent()).toMatch(/cannot scan/);
+      expect(await page.locator('#status').textContent()).toContain('scanner.wasm: HTTP 404');
+      await page.locator('#file-input').setInputFiles([file('weights.pt', CLEAN_CHECKPOINT)]);
+      await waitForReports(page, 1);
+      expect(await card(page, 'weights.pt').getAttribute('data-verdict')).toBe('unscannable');
+    } finally {
+      srv.missingWasm = false;
+    }
     await page.close();
   });
 
