@@ -224,6 +224,17 @@ export const rules: readonly RuleDoc[] = [
     tags: ['security', 'container', 'evasion'],
   },
   {
+    id: 'BRINE-CTR-002',
+    name: 'torchscript-host-access',
+    title: 'TorchScript code reaches outside torch',
+    severity: 'critical',
+    explanation:
+      "A TorchScript archive carries source under code/ that torch.jit.load compiles and runs. Model code only needs torch operators and the archive's own classes; a line that imports or calls host modules (os, subprocess, builtins eval/exec/open, importlib...) runs on the loading machine.",
+    remediation: `Do not load this archive with torch.jit.load. Re-export the model from trusted source code. ${VERIFY}`,
+    references: ['https://pytorch.org/docs/stable/jit.html'],
+    tags: ['security', 'torchscript', 'code-execution'],
+  },
+  {
     id: 'BRINE-SCAN-001',
     name: 'incomplete-scan',
     title: 'Part of the file could not be scanned',

@@ -222,6 +222,18 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
   if (KNOWN.get(module)?.has(name) || (alias && KNOWN.get(alias)?.has(name))) {
     return { tier: 'known', reason: `${module}.${name} is a known framework or stdlib data class` };
   }
+  if (
+    (module === '__torch__' || module.startsWith('__torch__.')) &&
+    /^[A-Za-z_]\w*$/.test(name) &&
+    !name.startsWith('__')
+  ) {
+    // Classes of a TorchScript archive, compiled from its own code/ (checked as container findings);
+    // Python's unpickler has no `__torch__` module to import them from.
+    return {
+      tier: 'known',
+      reason: `${module}.${name} is a TorchScript class compiled from the archive's code/`,
+    };
+  }
   const wild = wildcardFamily(module) ?? (alias ? wildcardFamily(alias) : undefined);
   if (wild) {
     return {

@@ -204,6 +204,59 @@ describe('evaluate', () => {
     ).toBe(true);
   });
 
+  it('is unscannable when the unpickler would fail mid-stream, even if the scanner went on', () => {
+    const b = stateDict().anomaly('stack-underflow', false);
+    const r = evaluate(fileScan([b.stream()]));
+    expect(r.verdict).toBe('unscannable');
+    expect(r.fails).toBe(true);
+    const odd = evaluate(fileScan([stateDict().anomaly('stack-not-empty-at-stop', false).stream()]));
+    expect(odd).toMatchObject({ verdict: 'suspicious', fails: false });
+  });
+
+  it('classifies what TorchScript code reaches and ignores its own attribute access', () => {
+    const b = new StreamBuilder(2, ['m.pt', 'archive/data.pkl']);
+    b.call(b.imp('__torch__.torch.nn.modules.container', 'Sequential'), [], 'NEWOBJ');
+    const code = ['m.pt', 'archive/code/__torch__/m.py'];
+    const benign = evaluate(
+      fileScan([b.stream('torchscript data.pkl')], {
+        format: 'torchscript',
+        containerFindings: [
+          { code: 'torchscript-code', message: 'carries code', path: ['m.pt'] },
+          {
+            code: 'torchscript-foreign-call',
+            message: 'getattr(',
+            path: code,
+            evidence: { line: 3, code: '_0 = getattr(self, "0")', call: 'getattr(' },
+          },
+        ],
+      }),
+    );
+    expect(benign).toMatchObject({ verdict: 'clean', fails: false });
+    const evil = evaluate(
+      fileScan([b.stream('torchscript data.pkl')], {
+        format: 'torchscript',
+        containerFindings: [
+          {
+            code: 'torchscript-foreign-call',
+            message: 'os.system',
+            path: code,
+            evidence: { line: 9, code: 'os.system("x")', call: 'os.system' },
+          },
+          {
+            code: 'torchscript-foreign-import',
+            message: 'imports subprocess',
+            path: code,
+            evidence: { line: 1, code: 'import subprocess', module: 'subprocess' },
+          },
+        ],
+      }),
+    );
+    expect(evil.verdict).toBe('dangerous');
+    expect(
+      evil.findings.filter((f) => f.ruleId === 'BRINE-CTR-002' && f.verdict === 'dangerous'),
+    ).toHaveLength(2);
+  });
+
   it('keeps a dangerous verdict when the stream is also incomplete, with the problem listed', () => {
     const b = new StreamBuilder();
     b.call(b.imp('os', 'system'), [str('id')]);

@@ -1,4 +1,5 @@
 import type {
+  ContainerFinding,
   EvidenceValue,
   FileScan,
   InnerPath,
@@ -40,12 +41,84 @@ const CONTAINER_SEVERITY: Record<string, Severity> = {
   'zip-crc-mismatch': 'high',
   'zip-local-name-mismatch': 'high',
   'zip-flag-bits': 'high',
+  'zip-flag-mismatch': 'high',
   'zip-encrypted': 'high',
-  polyglot: 'high',
-  'name-format-mismatch': 'medium',
+  'zip-multiple-eocd': 'high',
   'zip-duplicate-name': 'high',
+  'zip-prepended-data': 'high',
+  'zip-data-before-first-entry': 'high',
+  'zip-unlisted-data': 'high',
+  'zip-method-mismatch': 'high',
+  'zip-size-mismatch': 'high',
   'zip-path-traversal': 'high',
+  polyglot: 'high',
+  'polyglot-zip': 'high',
+  'stream-polyglot-unscanned': 'high',
+  'legacy-magic-not-literal': 'high',
+  'name-format-mismatch': 'medium',
 };
+
+/** Container facts that every file of a format has: reported for information only. */
+const CONTAINER_INFO = new Set(['torchscript-code']);
+
+/**
+ * Anomalies at which the real unpickler raises: nothing after them runs, and brine's simulation past
+ * them is best-effort, so the stream cannot be vouched for (fail closed).
+ */
+const LOADER_REJECTS = new Set([
+  'stack-underflow',
+  'mark-missing',
+  'memo-miss',
+  'bad-memo-key',
+  'bad-argument',
+  'unknown-proto',
+]);
+
+/** TorchScript `code/` reaching the host: classify what it reaches like an import. */
+function torchScriptDraft(cf: ContainerFinding): Draft | undefined {
+  const ev = cf.evidence ?? {};
+  const base = { path: cf.path, ...(cf.offset !== undefined ? { offset: cf.offset } : {}) };
+  const where = typeof ev.line === 'number' ? ` (line ${ev.line}: ${String(ev.code ?? '')})` : '';
+  if (cf.code === 'torchscript-foreign-call' && typeof ev.call === 'string') {
+    const call = ev.call.replace(/\($/, '');
+    // Scripted containers reach submodules with getattr(self, "name"): TorchScript, not host access.
+    if (
+      /^(getattr|setattr|delattr)$/.test(call) &&
+      /\b(get|set|del)attr\(\s*self\s*,/.test(String(ev.code ?? ''))
+    ) {
+      return {
+        ...base,
+        ruleId: 'BRINE-CTR-002',
+        verdict: 'info',
+        severity: 'info',
+        message: `TorchScript attribute access on self${where}`,
+      };
+    }
+    const dot = call.lastIndexOf('.');
+    const c =
+      dot > 0 ? classifyImport(call.slice(0, dot), call.slice(dot + 1)) : classifyImport('builtins', call);
+    const v = c.tier === 'dangerous' || c.family === GADGET_SURFACE ? 'dangerous' : 'suspicious';
+    return {
+      ...base,
+      ruleId: 'BRINE-CTR-002',
+      verdict: v,
+      symbol: call,
+      message: `TorchScript code calls ${call}${c.family ? ` [${c.family}]` : ''}${where}`,
+    };
+  }
+  if (cf.code === 'torchscript-foreign-import' && typeof ev.module === 'string') {
+    const c = classifyImport(ev.module, '*');
+    const v = c.tier === 'dangerous' || c.family === GADGET_SURFACE ? 'dangerous' : 'suspicious';
+    return {
+      ...base,
+      ruleId: 'BRINE-CTR-002',
+      verdict: v,
+      symbol: ev.module,
+      message: `TorchScript code imports ${ev.module}${c.family ? ` [${c.family}]` : ''}${where}`,
+    };
+  }
+  return undefined;
+}
 
 type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Severity };
 
@@ -377,7 +450,7 @@ function streamFindings(
 
   const seenCodes = new Set<string>();
   for (const a of r.anomalies) {
-    if (a.code === 'frame-crossing' || a.code === 'oversized-frame') {
+    if (a.code === 'frame-crossing') {
       out.push({
         ruleId: 'BRINE-PKL-009',
         verdict: 'dangerous',
@@ -416,6 +489,16 @@ function streamFindings(
     }
     if (seenCodes.has(a.code)) continue;
     seenCodes.add(a.code);
+    if (LOADER_REJECTS.has(a.code) && r.complete) {
+      out.push({
+        ruleId: 'BRINE-SCAN-001',
+        verdict: 'suspicious',
+        path,
+        offset: a.offset,
+        message: `the unpickler fails here (${a.code}: ${a.message}); what follows was scanned on a best-effort basis`,
+      });
+      continue;
+    }
     out.push({
       ruleId: 'BRINE-PKL-010',
       verdict: 'suspicious',
@@ -477,10 +560,16 @@ export function evaluate(
   }
 
   for (const cf of scan.containerFindings) {
+    const ts = torchScriptDraft(cf);
+    if (ts) {
+      drafts.push(ts);
+      continue;
+    }
+    const info = CONTAINER_INFO.has(cf.code);
     drafts.push({
       ruleId: 'BRINE-CTR-001',
-      verdict: 'suspicious',
-      severity: CONTAINER_SEVERITY[cf.code] ?? 'medium',
+      verdict: info ? 'info' : 'suspicious',
+      severity: info ? 'info' : (CONTAINER_SEVERITY[cf.code] ?? 'medium'),
       path: cf.path,
       ...(cf.offset !== undefined ? { offset: cf.offset } : {}),
       message: `${cf.code}: ${cf.message}`,
