@@ -5,6 +5,7 @@ import { XzReadableStream } from 'xz-decompress';
 import type { FormatId } from '../engine/types.js';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
+import { crc32 } from './crc32.js';
 import { Lz4FrameDecoder } from './lz4-frame.js';
 import { LzmaAloneDecoder } from './lzma-alone.js';
 import type { Budget, ContainerReader, ReaderContext } from './types.js';
@@ -36,9 +37,29 @@ function codecReader(
     async stream(reader: ForwardReader, ctx: ReaderContext) {
       const entry = `[${label}]`;
       const out = chunkReader(entry, decode(reader, make, ctx.budget, entry, label));
-      await ctx.nestedStream(out, entry, { role: `${label} data` });
+      const inner = await ctx.nestedStream(out, entry, { role: `${label} data` });
+      await drain(out);
+      if (inner === 'unknown') notUnderstood(ctx, entry, label);
     },
   };
+}
+
+function notUnderstood(ctx: ReaderContext, entry: string, label: string) {
+  ctx.note({
+    kind: 'problem',
+    code: 'not-a-model-format',
+    message: `${label} data decompresses to something that is not a model format`,
+    entry,
+  });
+}
+
+/**
+ * Decodes whatever the inner reader left (a pickle ends at its STOP), so a corrupt or cut-short
+ * stream is still reported: a file that cannot be read to its end is never clean. Costs
+ * decompression time, not memory; the inflate budget still applies.
+ */
+async function drain(out: ForwardReader): Promise<void> {
+  while ((await out.skip(1 << 30)) > 0) {}
 }
 
 async function* decode(
@@ -74,18 +95,80 @@ async function* decode(
 const fflateDecoder =
   (C: typeof Gunzip | typeof Unzlib) =>
   (emit: (c: Uint8Array) => void): Decoder => {
-    const d = new C((data) => {
+    let ended = false;
+    const d = new C((data, final) => {
       if (data.length) emit(data);
+      if (final) ended = true;
     });
-    return { push: (c) => d.push(c, false), finish: () => d.push(new Uint8Array(0), true) };
+    return {
+      push: (c) => d.push(c, false),
+      finish: () => {
+        d.push(new Uint8Array(0), true);
+        // fflate accepts a stream cut inside its header without complaint
+        if (!ended) throw new Error('stream ends early');
+      },
+    };
   };
 
 export const gzipReader = codecReader(
   'gzip',
   'gzip',
   (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 8,
-  fflateDecoder(Gunzip),
+  (emit) => new GzipDecoder(emit),
 );
+
+/**
+ * fflate's Gunzip does not check the member trailer, so a file cut inside its last 8 bytes would
+ * pass: the CRC-32 and size are checked here (single-member files; several members are rare and
+ * each is still inflated).
+ */
+class GzipDecoder implements Decoder {
+  private readonly d: Gunzip;
+  private ended = false;
+  private members = 0;
+  private crc = 0;
+  private size = 0;
+  private tail = new Uint8Array(0);
+
+  constructor(emit: (c: Uint8Array) => void) {
+    this.d = new Gunzip((data, final) => {
+      if (data.length) {
+        this.crc = crc32(this.crc, data);
+        this.size += data.length;
+        emit(data);
+      }
+      if (final) this.ended = true;
+    });
+    this.d.onmember = () => {
+      this.members++;
+    };
+  }
+
+  push(c: Uint8Array): void {
+    if (c.length >= 8) this.tail = c.slice(c.length - 8);
+    else {
+      const j = new Uint8Array(this.tail.length + c.length);
+      j.set(this.tail);
+      j.set(c, this.tail.length);
+      this.tail = j.slice(Math.max(0, j.length - 8));
+    }
+    this.d.push(c, false);
+  }
+
+  finish(): void {
+    this.d.push(new Uint8Array(0), true);
+    if (!this.ended) throw new Error('stream ends early');
+    if (this.members > 1) return;
+    const v = new DataView(this.tail.buffer, this.tail.byteOffset, this.tail.length);
+    if (
+      this.tail.length < 8 ||
+      v.getUint32(0, true) !== this.crc ||
+      v.getUint32(4, true) !== this.size % 2 ** 32
+    ) {
+      throw new Error('gzip trailer (CRC-32 and size) does not match the data');
+    }
+  }
+}
 
 /** zlib: CM=8, a window size deflate allows, and the header checksum (RFC 1950). */
 export const zlibReader = codecReader(

@@ -3,12 +3,13 @@ import type { Note } from './types.js';
 /**
  * TorchScript archives carry source (`code/**.py`) that `torch.jit.load` compiles and runs. Plain
  * model code calls `torch.*`, `ops.*` (registered operators) and the model's own `__torch__`
- * classes. Anything that reaches for the host (imports, `os`, `eval`, `open`...) is reported with
- * the line that does it.
+ * classes (`getattr(self, "0")` is how scripted containers reach submodules). Anything that
+ * reaches for the host (imports, `os`, `eval`, `open`, `getattr` on anything but `self`...) is
+ * reported with the line that does it.
  */
 const ALLOWED_IMPORT = /^(torch|typing|__torch__|math|builtins\.(int|float|bool|str))\b/;
 const HOST_ACCESS =
-  /\b(?:os|sys|subprocess|posix|nt|socket|shutil|importlib|pickle|marshal|ctypes|builtins|runpy|pty|requests|urllib|http)\s*\.\s*\w+|\b(?:eval|exec|compile|__import__|open|getattr|setattr|globals|locals|input|breakpoint)\s*\(/g;
+  /\b(?:os|sys|subprocess|posix|nt|socket|shutil|importlib|pickle|marshal|ctypes|builtins|runpy|pty|requests|urllib|http)\s*\.\s*\w+|\b(?:eval|exec|compile|__import__|open|globals|locals|input|breakpoint)\s*\(|\b(?:getattr|setattr|delattr)\s*\(\s*(?!self\s*,)/g;
 
 /** Findings for one `code/` entry. */
 export function analyzeTorchScript(entry: string, text: string): Note[] {
