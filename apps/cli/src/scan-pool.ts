@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { SkippedInput } from '@brine/report';
 import type { FileReport } from '@brine/rules';
 import type { ScanInput } from './inputs.js';
+import { LANES, runInLanes } from './lanes.js';
 import { failedReport, type ScanOutcome, type ScanSettings, scanInput } from './scan-one.js';
 import type { WorkerResult, WorkerTask } from './scan-worker.js';
 
@@ -60,10 +61,12 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-async function runSerial(inputs: readonly ScanInput[], opts: RunOptions): Promise<RunResult> {
+async function runInThread(inputs: readonly ScanInput[], opts: RunOptions): Promise<RunResult> {
   const outcomes: Array<ScanOutcome | undefined> = new Array(inputs.length);
-  for (let i = 0; i < inputs.length; i++) {
-    if (opts.signal?.aborted) break;
+  let nextIndex = 0;
+  let done = 0;
+  const next = () => (opts.signal?.aborted || nextIndex >= inputs.length ? undefined : nextIndex++);
+  const work = async (i: number) => {
     const input = inputs[i] as ScanInput;
     const outcome = await untilAborted(
       isLocalOnly(input) && opts.scanLocal
@@ -71,21 +74,23 @@ async function runSerial(inputs: readonly ScanInput[], opts: RunOptions): Promis
         : scanInput(input, opts.settings, opts.signal),
       opts.signal,
     );
-    if (outcome === undefined) break;
+    if (outcome === undefined) return;
     outcomes[i] = outcome;
-    opts.onResult?.(outcome, i + 1);
-  }
+    done += 1;
+    opts.onResult?.(outcome, done);
+  };
+  await untilAborted(runInLanes(next, LANES, work), opts.signal);
   return collect(outcomes, opts.signal?.aborted === true);
 }
 
 /**
- * Scans every input and returns the reports in input order, whatever order the workers finish in,
+ * Scans every input and returns the reports in input order, whatever order the workers and lanes finish in,
  * so `--jobs 1` and `--jobs N` print the same report.
  */
 export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): Promise<RunResult> {
   const remote = inputs.filter((i) => !isLocalOnly(i));
   const jobs = Math.max(1, Math.min(opts.jobs, remote.length));
-  if (jobs <= 1) return runSerial(inputs, opts);
+  if (jobs <= 1) return runInThread(inputs, opts);
 
   const outcomes: Array<ScanOutcome | undefined> = new Array(inputs.length);
   let done = 0;
@@ -133,7 +138,11 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
       const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: opts.settings });
       const inFlight = new Set<number>();
       const feed = () => {
-        while (inFlight.size < 2 * batchSize() && queue.length > 0 && !opts.signal?.aborted) {
+        while (
+          inFlight.size < Math.max(2 * LANES, 2 * batchSize()) &&
+          queue.length > 0 &&
+          !opts.signal?.aborted
+        ) {
           const batch = queue.splice(0, batchSize());
           for (const t of batch) inFlight.add(t.index);
           worker.postMessage(batch);
