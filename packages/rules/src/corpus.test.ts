@@ -138,3 +138,34 @@ describe('fixture corpus through the real engine', () => {
     ).toEqual([]);
   });
 });
+
+describe('built-in policies on real files', () => {
+  async function judge(rel: string, policy: 'default' | 'strict' | 'weights-only'): Promise<FileReport> {
+    const source = await openFileSource(join(FIXTURES, rel));
+    try {
+      return evaluate(await scan(source), policyNamed(policy));
+    } finally {
+      await source.close();
+    }
+  }
+
+  it('weights-only accepts a torch.save state_dict and refuses a whole-module save', async () => {
+    expect((await judge('containers/torch-state-dict.pt', 'weights-only')).fails).toBe(false);
+    const whole = await judge('containers/torch-whole-module.pt', 'weights-only');
+    expect(whole.fails).toBe(true);
+    expect(whole.findings.some((f) => f.ruleId === 'BRINE-IMP-004' && f.fails)).toBe(true);
+    expect((await judge('containers/torch-whole-module.pt', 'default')).fails).toBe(false);
+  });
+
+  it('strict passes every benign technique fixture except a user class', async () => {
+    const manifest = parseManifest(
+      JSON.parse(readFileSync(join(FIXTURES, 'techniques/manifest.json'), 'utf8')),
+      'techniques',
+    );
+    const failing: string[] = [];
+    for (const e of manifest.filter((x) => x.kind === 'benign')) {
+      if ((await judge(`techniques/${e.file}`, 'strict')).fails) failing.push(e.file);
+    }
+    expect(failing).toEqual(['benign/user-class-whole-object.pkl']);
+  });
+});
