@@ -39,6 +39,7 @@ export interface ScanPickleOptions {
 }
 
 const DEFAULT_CHUNK = 1 << 20;
+const AFTER_SKIP_READ = 4096;
 
 function isByteSource(x: ByteSource | Uint8Array): x is ByteSource {
   return !(x instanceof Uint8Array);
@@ -67,6 +68,9 @@ async function scanOnce(
     beginNestedPickle: () => scanner.beginNestedPickle(),
   };
   let offset = 0;
+  // After a skipped payload the next one is often close (a file of large blobs): read small and
+  // grow, so only headers are fetched, never most of each chunk after a header.
+  let readSize = chunkSize;
   outer: while (offset < size && !scanner.done) {
     checkAbort(options.signal, name);
     const pending = scanner.pendingSkip;
@@ -75,9 +79,11 @@ async function scanOnce(
       const k = Math.min(pending, size - offset);
       scanner.skipped(k);
       offset += k;
+      readSize = Math.min(chunkSize, AFTER_SKIP_READ);
       continue;
     }
-    const want = Math.min(chunkSize, size - offset);
+    const want = Math.min(readSize, size - offset);
+    readSize = Math.min(chunkSize, readSize * 2);
     const chunk = isByteSource(input)
       ? await input.read(offset, want)
       : input.subarray(offset, offset + want);
