@@ -15,6 +15,7 @@ export const STDIN_MEMORY_LIMIT = 64 * 1024 * 1024;
 export async function stdinSource(
   input: NodeJS.ReadableStream = process.stdin,
   memoryLimit = STDIN_MEMORY_LIMIT,
+  tmpRoot = tmpdir(),
 ): Promise<{ source: ByteSource; dispose: () => Promise<void> }> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -23,7 +24,7 @@ export async function stdinSource(
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += buf.length;
     if (!spool && size > memoryLimit) {
-      const dir = await mkdtemp(join(tmpdir(), 'brine-stdin-'));
+      const dir = await mkdtemp(join(tmpRoot, 'brine-stdin-'));
       const path = join(dir, 'stdin');
       spool = { dir, path, out: createWriteStream(path) };
       for (const c of chunks.splice(0)) await write(spool.out, c);
