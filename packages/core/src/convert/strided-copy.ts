@@ -69,6 +69,63 @@ export function viewExtent(shape: readonly number[], stride: readonly number[]):
   return extent;
 }
 
+/**
+ * Copies `count` elements of `size` bytes from `src` (every `srcStep` bytes) to `dst` (every
+ * `dstStep` bytes), a word at a time when both sides are aligned: moving raw words rather than
+ * floats keeps NaN payloads bit-exact.
+ */
+export function copyElements(
+  dst: Uint8Array,
+  dstPos: number,
+  dstStep: number,
+  src: Uint8Array,
+  srcPos: number,
+  srcStep: number,
+  count: number,
+  size: number,
+): void {
+  const aligned4 =
+    size % 4 === 0 &&
+    (dst.byteOffset + dstPos) % 4 === 0 &&
+    (src.byteOffset + srcPos) % 4 === 0 &&
+    dstStep % 4 === 0 &&
+    srcStep % 4 === 0;
+  if (aligned4) {
+    const d = new Uint32Array(dst.buffer, dst.byteOffset, dst.length >> 2);
+    const s = new Uint32Array(src.buffer, src.byteOffset, src.length >> 2);
+    const words = size >> 2;
+    let di = dstPos >> 2;
+    let si = srcPos >> 2;
+    const ds = dstStep >> 2;
+    const ss = srcStep >> 2;
+    if (words === 1) {
+      for (let e = 0; e < count; e++, di += ds, si += ss) d[di] = s[si] as number;
+    } else {
+      for (let e = 0; e < count; e++, di += ds, si += ss)
+        for (let w = 0; w < words; w++) d[di + w] = s[si + w] as number;
+    }
+    return;
+  }
+  if (
+    size === 2 &&
+    (dst.byteOffset + dstPos) % 2 === 0 &&
+    (src.byteOffset + srcPos) % 2 === 0 &&
+    dstStep % 2 === 0 &&
+    srcStep % 2 === 0
+  ) {
+    const d = new Uint16Array(dst.buffer, dst.byteOffset, dst.length >> 1);
+    const s = new Uint16Array(src.buffer, src.byteOffset, src.length >> 1);
+    let di = dstPos >> 1;
+    let si = srcPos >> 1;
+    for (let e = 0; e < count; e++, di += dstStep >> 1, si += srcStep >> 1) d[di] = s[si] as number;
+    return;
+  }
+  let di = dstPos;
+  let si = srcPos;
+  for (let e = 0; e < count; e++, di += dstStep, si += srcStep)
+    for (let b = 0; b < size; b++) dst[di + b] = src[si + b] as number;
+}
+
 /** Collects small gathered pieces into `chunkBytes` buffers so the writer sees few, large writes. */
 class ChunkCollector {
   private buffer: Uint8Array;
@@ -158,11 +215,8 @@ export async function* copyStrided(
         } else {
           const n = Math.min(remaining, space.length - (space.length % s)) / s;
           const step = lastStride * s;
-          let o = 0;
-          for (let e = 0; e < n; e++) {
-            for (let byte = 0; byte < s; byte++) space[o++] = buf[src + byte] as number;
-            src += step;
-          }
+          copyElements(space, 0, s, buf, src, step, n, s);
+          src += n * step;
           remaining -= n * s;
           const full = collector.commit(n * s);
           if (full) yield full;
@@ -199,16 +253,89 @@ export async function* copyStrided(
       }
       return;
     }
-    if (d === rank - 1) {
-      // A single innermost row spans more than the window: read it element by element in pieces.
-      for (let k = 0; k < size; k++) {
-        collector.space().set(await read((base + k * st) * s, s));
-        const full = collector.commit(s);
-        if (full) yield full;
+    if (count <= maxElems) {
+      // One index of dim d fits the window as output, but its storage span does not (a transpose):
+      // build bands of output in memory and fill them by walking the storage in address order.
+      const b = Math.max(1, Math.floor(maxElems / count));
+      for (let k0 = 0; k0 < size; k0 += b) {
+        const band = await scatterBand(d, base + k0 * st, Math.min(b, size - k0));
+        let o = 0;
+        while (o < band.length) {
+          const space = collector.space();
+          const piece = band.subarray(o, Math.min(band.length, o + space.length));
+          space.set(piece);
+          o += piece.length;
+          const full = collector.commit(piece.length);
+          if (full) yield full;
+        }
       }
       return;
     }
     for (let k = 0; k < size; k++) yield* emit(d + 1, base + k * st);
+  };
+
+  /**
+   * The output of `n` indices of dim d (from storage element `bandBase`), gathered by visiting the
+   * storage in address order: dims sorted by stride, largest outermost. The innermost of those is read
+   * run by run; runs close together share read-ahead, far-apart runs are read exactly (so a transposed
+   * matrix costs one read per source row rather than one per element).
+   */
+  const scatterBand = async (d: number, bandBase: number, n: number): Promise<Uint8Array> => {
+    const dims: Array<{ size: number; src: number; out: number }> = [];
+    let outStride = 1;
+    for (let i = rank - 1; i >= d; i--) {
+      const size = i === d ? n : (shape[i] as number);
+      dims.unshift({ size, src: stride[i] as number, out: outStride });
+      outStride *= size;
+    }
+    const out = new Uint8Array(outStride * s);
+    dims.sort((a, b) => b.src - a.src || b.out - a.out);
+    const inner = dims[dims.length - 1] as { size: number; src: number; out: number };
+    const outer = dims.slice(0, -1);
+    const runElems = (inner.size - 1) * inner.src + 1;
+    const runBytes = runElems * s;
+    let bandEnd = bandBase + 1;
+    for (const dim of dims) bandEnd += (dim.size - 1) * dim.src;
+    const nextGap = outer.length ? (outer[outer.length - 1] as { src: number }).src * s : 0;
+    const readAhead = nextGap <= 4 * runBytes ? Math.min(windowBytes, 1024 * 1024) : 0;
+
+    let winLo = 0;
+    let winBuf: Uint8Array = new Uint8Array(0);
+    const fetch = async (lo: number, bytes: number): Promise<number> => {
+      if (lo >= winLo && lo + bytes <= winLo + winBuf.length) return lo - winLo;
+      const want = Math.min(Math.max(bytes, readAhead), bandEnd * s - lo);
+      winBuf = await read(lo, want);
+      winLo = lo;
+      return 0;
+    };
+
+    const idx: number[] = new Array(outer.length).fill(0);
+    const total = outer.reduce((m, dim) => m * dim.size, 1);
+    for (let r = 0; r < total; r++) {
+      let src = bandBase;
+      let dst = 0;
+      for (let j = 0; j < outer.length; j++) {
+        const dim = outer[j] as { src: number; out: number };
+        src += (idx[j] as number) * dim.src;
+        dst += (idx[j] as number) * dim.out;
+      }
+      if (runBytes <= windowBytes) {
+        const at = await fetch(src * s, runBytes);
+        copyElements(out, dst * s, inner.out * s, winBuf, at, inner.src * s, inner.size, s);
+      } else {
+        // Elements of the run are further apart than the window: fetch each on its own.
+        for (let e = 0; e < inner.size; e++) {
+          const at = await fetch((src + e * inner.src) * s, s);
+          out.set(winBuf.subarray(at, at + s), (dst + e * inner.out) * s);
+        }
+      }
+      for (let j = outer.length - 1; j >= 0; j--) {
+        idx[j] = (idx[j] as number) + 1;
+        if ((idx[j] as number) < (outer[j] as { size: number }).size) break;
+        idx[j] = 0;
+      }
+    }
+    return out;
   };
 
   yield* emit(0, view.storageOffset);
