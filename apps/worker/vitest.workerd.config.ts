@@ -23,7 +23,7 @@ export default defineConfig({
       main: './src/worker.ts',
       wrangler: { configPath: './wrangler.jsonc' },
       miniflare: {
-        bindings: { BRINE_TOKEN: 'workerd-test-token', BRINE_MAX_UPLOAD_BYTES: '1048576' },
+        bindings: { BRINE_TOKEN: 'workerd-test-token', BRINE_MAX_UPLOAD_BYTES: '1048576', BRINE_LOG: 'off' },
       },
     }),
   ],

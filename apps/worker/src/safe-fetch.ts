@@ -71,10 +71,10 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
     for (const [k, v] of new Headers(init?.headers)) if (FORWARDED_HEADERS.has(k)) headers.set(k, v);
     const method = init?.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') throw new TypeError(`safe fetch does not send ${method}`);
-    const signal =
-      init?.signal && options.signal
-        ? anySignal([init.signal, options.signal])
-        : (init?.signal ?? options.signal);
+    // One signal per request: the caller's (the byte source passes the budget's) and our own are
+    // usually the same object, and combining them anew per request would leak listeners.
+    const signals = [...new Set([init?.signal, options.signal].filter((s): s is AbortSignal => !!s))];
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
 
     let url = await checkUrl(String(input), options.policy, options.resolveHost);
     for (let hop = 0; ; hop++) {
@@ -120,13 +120,4 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
       return refusal;
     },
   };
-}
-
-function anySignal(signals: AbortSignal[]): AbortSignal {
-  const controller = new AbortController();
-  for (const s of signals) {
-    if (s.aborted) controller.abort(s.reason);
-    else s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
-  }
-  return controller.signal;
 }
