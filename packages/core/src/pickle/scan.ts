@@ -139,14 +139,16 @@ function remap(v: EvidenceValue, map: Indexed): EvidenceValue {
 function mergeLinear(base: ScanResult, linear: ScanResult): ScanResult {
   const key = (o: { offset: number; opcode: string }) => `${o.opcode}@${o.offset}`;
   const map: Indexed = { imports: [], calls: [], persids: [] };
-  const seenImports = new Map(base.imports.map((x, i) => [key(x), i]));
+  // the same opcode can import different names in the two readings (a line read past a frame end)
+  const importKey = (x: PickleImport) => `${key(x)} ${x.module} ${x.name}`;
+  const seenImports = new Map(base.imports.map((x, i) => [importKey(x), i]));
   const seenCalls = new Map(base.calls.map((x, i) => [key(x), i]));
   const seenPersids = new Map(base.persistentIds.map((x, i) => [key(x), i]));
   const imports: PickleImport[] = base.imports.slice();
   const calls: PickleCall[] = base.calls.slice();
   const persistentIds = base.persistentIds.slice();
   linear.imports.forEach((x, i) => {
-    const hit = seenImports.get(key(x));
+    const hit = seenImports.get(importKey(x));
     if (hit !== undefined) {
       map.imports[i] = hit;
       if (x.called) (imports[hit] as PickleImport).called = true;
