@@ -11,6 +11,7 @@ export default defineConfig({
       '@brine/core': src('./packages/core/src/index.ts'),
       '@brine/rules': src('./packages/rules/src/index.ts'),
       '@brine/report': src('./packages/report/src/index.ts'),
+      '@brine/precommit': src('./apps/precommit/src/index.ts'),
     },
   },
   test: {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerConvert } from './commands/convert.js';
 import { registerExplain } from './commands/explain.js';
+import { registerHook } from './commands/hook.js';
 import { registerRules } from './commands/rules.js';
 import { registerScan } from './commands/scan.js';
 import { type CliIo, processIo, UsageError } from './io.js';
@@ -9,7 +10,13 @@ import { CLI_VERSION } from './version.js';
 /** A subcommand: one file under `commands/`, added to the program by one line below. */
 export type RegisterCommand = (program: Command, io: CliIo, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: RegisterCommand[] = [registerScan, registerConvert, registerRules, registerExplain];
+const COMMANDS: RegisterCommand[] = [
+  registerScan,
+  registerConvert,
+  registerRules,
+  registerExplain,
+  registerHook,
+];
 
 /**
  * Runs the CLI with `argv` (as `process.argv`) and returns the exit code. Usage errors, including

@@ -60,6 +60,30 @@ describe('BlobReader', () => {
     await expect(readFile(bigOut.file)).rejects.toThrow();
   });
 
+  it("decides 'tail' blobs from their last bytes, small ones in memory, large ones by a second read", async () => {
+    repo = await makeRepo();
+    const bigHit = Buffer.alloc(300_000, 3);
+    bigHit.write('END!', bigHit.length - 4);
+    const bigMiss = Buffer.alloc(300_000, 3);
+    await repo.stage('big-hit.bin', bigHit);
+    await repo.stage('big-miss.bin', bigMiss);
+    await repo.stage('small-hit.bin', 'prefix....END!');
+    await repo.stage('small-miss.bin', 'prefix....nope');
+    const entries = await listStagedChanges(repo.dir);
+    const reader = new BlobReader(repo.dir, { headBytes: 8, memoryLimit: 1000, streamThreshold: 100_000 });
+    const out = await reader.read(
+      entries,
+      () => 'tail',
+      (tail) => Buffer.from(tail).toString('latin1').endsWith('END!'),
+    );
+    const kept = Object.fromEntries(out.filter(isKept).map((b) => [b.entry.path, b]));
+    expect(Object.keys(kept).sort()).toEqual(['big-hit.bin', 'small-hit.bin']);
+    expect(kept['big-hit.bin']?.sha256).toBe(sha(bigHit));
+    expect(await readFile(kept['big-hit.bin']?.file ?? '')).toEqual(bigHit);
+    expect(Buffer.from(kept['small-hit.bin']?.bytes ?? []).toString()).toBe('prefix....END!');
+    await reader.close();
+  });
+
   it('fails with a typed error naming the path when a staged blob is missing', async () => {
     repo = await makeRepo();
     const reader = new BlobReader(repo.dir);

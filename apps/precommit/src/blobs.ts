@@ -4,6 +4,7 @@ import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrineError } from '@brine/core';
+import { TAIL_BYTES } from './sniff.js';
 import type { StagedEntry } from './staged.js';
 
 /** A staged blob the caller chose to keep, after looking at its head. */
@@ -25,7 +26,18 @@ export interface SkippedBlob {
   entry: StagedEntry;
   size: number;
   head: Uint8Array;
+  /** Internal: the tail matched a blob too large to hold on a maybe; it must be read again. */
+  reread?: boolean;
 }
+
+/**
+ * Decides from a blob's head: keep it, skip it, or `'tail'`: look at its last
+ * {@link TAIL_BYTES} bytes too before deciding (see {@link KeepTail}).
+ */
+export type KeepHead = (head: Uint8Array, size: number, entry: StagedEntry) => boolean | 'tail';
+
+/** Decides from a blob's last bytes, for blobs whose head said `'tail'`. */
+export type KeepTail = (tail: Uint8Array, size: number, entry: StagedEntry) => boolean;
 
 /** Limits for reading blobs out of git. */
 export interface BlobReadOptions {
@@ -54,7 +66,10 @@ class BlobSink {
   private pending: Buffer[] = [];
   private pendingLen = 0;
   private headBytes: Uint8Array | undefined;
-  private decided: 'keep' | 'skip' | undefined;
+  private decided: 'keep' | 'skip' | 'tail' | undefined;
+  // For 'tail' blobs too large to hold: the last bytes seen, for the end-of-blob check.
+  private tailParts: Buffer[] | undefined;
+  private tailLen = 0;
   private hash: Hash | undefined;
   private memParts: Buffer[] | undefined;
   private fd: FileHandle | undefined;
@@ -65,7 +80,8 @@ class BlobSink {
     readonly entry: StagedEntry,
     readonly size: number,
     private readonly options: BlobReadOptions,
-    private readonly keep: (head: Uint8Array, size: number, entry: StagedEntry) => boolean,
+    private readonly keep: KeepHead,
+    private readonly keepTail: KeepTail | undefined,
     private readonly spillPath: () => Promise<string>,
   ) {}
 
@@ -75,7 +91,8 @@ class BlobSink {
 
   async write(chunk: Buffer): Promise<void> {
     this.received += chunk.length;
-    if (this.decided === 'keep') return this.append(chunk);
+    if (this.tailParts) return this.keepLast(chunk);
+    if (this.decided === 'keep' || this.decided === 'tail') return this.append(chunk);
     if (this.decided === 'skip') return;
     this.pending.push(chunk);
     this.pendingLen += chunk.length;
@@ -86,8 +103,15 @@ class BlobSink {
     const all = Buffer.concat(this.pending);
     this.headBytes = all.subarray(0, this.options.headBytes);
     this.pending = [];
-    this.decided = this.keep(this.headBytes, this.size, this.entry) ? 'keep' : 'skip';
+    const verdict = this.keep(this.headBytes, this.size, this.entry);
+    this.decided = verdict === 'tail' ? (this.keepTail ? 'tail' : 'skip') : verdict ? 'keep' : 'skip';
     if (this.decided === 'skip') return;
+    if (this.decided === 'tail' && this.size > this.options.memoryLimit) {
+      // Too large to hold on a maybe: remember only the tail; a match means a second read.
+      this.tailParts = [];
+      this.keepLast(all);
+      return;
+    }
     this.hash = createHash('sha256');
     if (this.size <= this.options.memoryLimit) this.memParts = [];
     else {
@@ -95,6 +119,15 @@ class BlobSink {
       this.fd = await open(this.filePath, 'w');
     }
     await this.append(all);
+  }
+
+  private keepLast(part: Buffer): void {
+    const parts = this.tailParts as Buffer[];
+    parts.push(part);
+    this.tailLen += part.length;
+    while (parts.length > 1 && this.tailLen - (parts[0] as Buffer).length >= TAIL_BYTES) {
+      this.tailLen -= (parts.shift() as Buffer).length;
+    }
   }
 
   private async append(part: Buffer): Promise<void> {
@@ -107,6 +140,22 @@ class BlobSink {
   async finish(): Promise<KeptBlob | SkippedBlob> {
     if (this.decided === undefined) await this.decide();
     const head = this.headBytes ?? new Uint8Array(0);
+    if (this.tailParts) {
+      const tail = Buffer.concat(this.tailParts);
+      const wanted = this.keepTail?.(
+        tail.subarray(Math.max(0, tail.length - TAIL_BYTES)),
+        this.size,
+        this.entry,
+      );
+      return { entry: this.entry, size: this.size, head, ...(wanted ? { reread: true } : {}) };
+    }
+    if (this.decided === 'tail' && this.memParts) {
+      const bytes = Buffer.concat(this.memParts);
+      this.memParts = [bytes];
+      if (!this.keepTail?.(bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)), this.size, this.entry)) {
+        return { entry: this.entry, size: this.size, head };
+      }
+    }
     if (this.decided === 'skip' || !this.hash) return { entry: this.entry, size: this.size, head };
     await this.fd?.close();
     const kept: KeptBlob = { entry: this.entry, size: this.size, head, sha256: this.hash.digest('hex') };
@@ -139,17 +188,22 @@ export class BlobReader {
     return join(this.tempDir, `blob-${this.spillCount++}`);
   }
 
-  /** Object sizes, from one `cat-file --batch-check` (no content is inflated). */
-  async sizes(entries: StagedEntry[]): Promise<Map<string, number>> {
-    const sizes = new Map<string, number>();
-    if (entries.length === 0) return sizes;
+  /**
+   * Object sizes from one `cat-file --batch-check` (no content is inflated), in input order. An
+   * optional entry (a `:path` index spec) that does not exist gets `undefined`; its resolved object
+   * id replaces the spec.
+   */
+  async sizes(entries: StagedEntry[]): Promise<Array<{ entry: StagedEntry; size: number } | undefined>> {
+    if (entries.length === 0) return [];
     const input = `${entries.map((e) => e.oid).join('\n')}\n`;
     const out = await collect(this.root, ['cat-file', '--batch-check'], input);
-    for (const line of out.toString('utf8').split('\n')) {
-      const [oid, type, size] = line.split(' ');
-      if (oid && type === 'blob' && size) sizes.set(oid, Number(size));
-    }
-    return sizes;
+    const lines = out.toString('utf8').split('\n');
+    return entries.map((e, i) => {
+      const [oid, type, size] = (lines[i] ?? '').split(' ');
+      if (oid && type === 'blob' && size !== undefined) return { entry: { ...e, oid }, size: Number(size) };
+      if (e.optional) return undefined;
+      throw new BrineError('blob-missing', `staged blob ${e.oid} is not in the object database`, e.path);
+    });
   }
 
   /**
@@ -158,23 +212,26 @@ export class BlobReader {
    */
   async read(
     entries: StagedEntry[],
-    keep: (head: Uint8Array, size: number, entry: StagedEntry) => boolean,
+    keep: KeepHead,
+    keepTail?: KeepTail,
   ): Promise<Array<KeptBlob | SkippedBlob>> {
-    const sizes = await this.sizes(entries);
+    const sized = (await this.sizes(entries)).filter((x) => x !== undefined);
+    const sizes = new Map<StagedEntry, number>();
     const results: Array<KeptBlob | SkippedBlob> = [];
     const small: StagedEntry[] = [];
     const large: StagedEntry[] = [];
-    for (const e of entries) {
-      const size = sizes.get(e.oid);
-      if (size === undefined) {
-        throw new BrineError('blob-missing', `staged blob ${e.oid} is not in the object database`, e.path);
-      }
-      (size > this.options.streamThreshold ? large : small).push(e);
+    for (const { entry, size } of sized) {
+      sizes.set(entry, size);
+      (size > this.options.streamThreshold ? large : small).push(entry);
     }
-    const sink = (e: StagedEntry) =>
-      new BlobSink(e, sizes.get(e.oid) as number, this.options, keep, () => this.spillPath());
+    const sink = (e: StagedEntry, k: KeepHead = keep) =>
+      new BlobSink(e, sizes.get(e) as number, this.options, k, keepTail, () => this.spillPath());
     if (small.length > 0) results.push(...(await this.readBatch(small, sink)));
-    for (const e of large) results.push(await this.readOne(sink(e)));
+    for (const e of large) {
+      const first = await this.readOne(sink(e));
+      // The tail matched after the content went by: read it again, keeping everything this time.
+      results.push('reread' in first && first.reread ? await this.readOne(sink(e, () => true)) : first);
+    }
     return results;
   }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BrineError } from '@brine/core';
 import picomatch from 'picomatch';
 import { BlobReader, isKept } from './blobs.js';
-import { listIndexEntries } from './staged.js';
+import type { StagedEntry } from './staged.js';
 
 /** The name of brine's configuration file at the repository root. */
 export const CONFIG_FILE = '.brine.json';
@@ -61,25 +61,36 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
+/** The files configuration may come from, as optional index entries (`:path` specs) for {@link BlobReader}. */
+export function configEntries(): StagedEntry[] {
+  return [CONFIG_FILE, 'package.json'].map((path) => ({
+    path,
+    mode: '100644',
+    oid: `:${path}`,
+    optional: true,
+  }));
+}
+
 /**
  * Loads `.brine.json`, else the `brine` key of `package.json`, from the repository root.
  *
  * The staged version of each file wins over the working tree, so a commit is judged by the
  * configuration it carries (and a waiver that was never staged does not silently pass a commit
- * whose pushed configuration lacks it). A file that is not tracked at all is read from disk.
+ * whose pushed configuration lacks it). A file that is not in the index at all is read from disk.
+ *
+ * @param staged The staged texts by path when the caller already read them (see {@link configEntries});
+ *   otherwise they are read from the index here.
  */
-export async function loadHookConfig(root: string): Promise<HookConfig> {
-  const names = [CONFIG_FILE, 'package.json'];
-  const { entries } = await listIndexEntries(root, names);
-  const staged = new Map<string, string>();
-  if (entries.length > 0) {
+export async function loadHookConfig(root: string, staged?: Map<string, string>): Promise<HookConfig> {
+  if (!staged) {
+    staged = new Map();
     const reader = new BlobReader(root, {
       headBytes: 1,
       memoryLimit: 16 * 1024 * 1024,
       streamThreshold: Number.MAX_SAFE_INTEGER,
     });
     try {
-      for (const b of await reader.read(entries, () => true)) {
+      for (const b of await reader.read(configEntries(), () => true)) {
         if (isKept(b) && b.bytes) staged.set(b.entry.path, Buffer.from(b.bytes).toString('utf8'));
       }
     } finally {

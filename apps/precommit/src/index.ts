@@ -9,6 +9,7 @@
  */
 export { type BlobReadOptions, DEFAULT_BLOB_OPTIONS } from './blobs.js';
 export { CONFIG_FILE, type HookConfig, loadHookConfig, parseHookConfig, pathFilter } from './config.js';
+export { coreEngine } from './engine.js';
 export { type RepoInfo, repoInfo } from './git.js';
 export { type HookEngine, type HookOptions, type HookResult, runHook } from './hook.js';
 export {

@@ -72,11 +72,19 @@ export function sniff(head: Uint8Array, size: number): Sniff {
   if (b0 === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(head[1] ?? -1)) {
     return { kind: 'candidate', why: 'zlib' };
   }
-  if (looksLikeOldPickle(head, size)) return { kind: 'candidate', why: 'pickle (protocol 0/1)' };
+  if (startsWith(head, ascii('GGUF'))) return { kind: 'candidate', why: 'gguf' };
+  // safetensors: a little-endian u64 header length that fits in the file, then the JSON header.
+  if (head.length >= 9 && head[8] === 0x7b) {
+    const v = new DataView(head.buffer, head.byteOffset, head.length);
+    const n = v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
+    if (n >= 2 && n + 8 <= size) return { kind: 'candidate', why: 'safetensors' };
+  }
+  if (looksLikeOldPickle(head, size)) return { kind: 'candidate', why: 'pickle (no PROTO opcode)' };
   return { kind: 'skip', why: 'no model signature' };
 }
 
-// Argument shapes of the opcodes a protocol 0/1 pickle can start with (pickletools.py names them).
+// Argument shapes of every pickle opcode (pickletools.py). The unpickler does not check that an
+// opcode belongs to the protocol a stream declares, so a stream without PROTO may use them all.
 type Arg =
   | 'none'
   | 'decimal-line'
@@ -85,69 +93,78 @@ type Arg =
   | 'quoted-line'
   | 'two-names'
   | { fixed: number }
-  | { lengthPrefixed: 1 | 4 };
+  | { lengthPrefixed: 1 | 4 | 8 };
 
-const OPCODES: Record<string, Arg> = {
-  '(': 'none', // MARK
-  '.': 'none', // STOP
-  '0': 'none', // POP
-  '1': 'none', // POP_MARK
-  '2': 'none', // DUP
-  N: 'none', // NONE
-  R: 'none', // REDUCE
-  ']': 'none', // EMPTY_LIST
-  a: 'none', // APPEND
-  b: 'none', // BUILD
-  d: 'none', // DICT
-  '}': 'none', // EMPTY_DICT
-  e: 'none', // APPENDS
-  l: 'none', // LIST
-  ')': 'none', // EMPTY_TUPLE
-  s: 'none', // SETITEM
-  t: 'none', // TUPLE
-  u: 'none', // SETITEMS
-  o: 'none', // OBJ
-  I: 'decimal-line', // INT (also "01"/"00" booleans)
-  L: 'decimal-line', // LONG (optional trailing L)
-  g: 'decimal-line', // GET
-  p: 'decimal-line', // PUT
-  F: 'float-line', // FLOAT
-  P: 'any-line', // PERSID
-  V: 'any-line', // UNICODE
-  S: 'quoted-line', // STRING
-  c: 'two-names', // GLOBAL
-  i: 'two-names', // INST
-  J: { fixed: 4 }, // BININT
-  K: { fixed: 1 }, // BININT1
-  M: { fixed: 2 }, // BININT2
-  G: { fixed: 8 }, // BINFLOAT
-  q: { fixed: 1 }, // BINPUT
-  r: { fixed: 4 }, // LONG_BINPUT
-  h: { fixed: 1 }, // BINGET
-  j: { fixed: 4 }, // LONG_BINGET
-  Q: 'none', // BINPERSID
-  U: { lengthPrefixed: 1 }, // SHORT_BINSTRING
-  T: { lengthPrefixed: 4 }, // BINSTRING
-  X: { lengthPrefixed: 4 }, // BINUNICODE
-};
+const OPCODES = new Map<number, Arg>();
+const op = (c: string | number, arg: Arg) => OPCODES.set(typeof c === 'number' ? c : c.charCodeAt(0), arg);
+for (const c of '(.012NR]abd}elstuo)Q') op(c, 'none'); // MARK STOP POP POP_MARK DUP NONE REDUCE ... BINPERSID
+op('I', 'decimal-line'); // INT (also "01"/"00" booleans)
+op('L', 'decimal-line'); // LONG (optional trailing L)
+op('g', 'decimal-line'); // GET
+op('p', 'decimal-line'); // PUT
+op('F', 'float-line'); // FLOAT
+op('P', 'any-line'); // PERSID
+op('V', 'any-line'); // UNICODE (raw-unicode-escape)
+op('S', 'quoted-line'); // STRING
+op('c', 'two-names'); // GLOBAL
+op('i', 'two-names'); // INST
+op('J', { fixed: 4 }); // BININT
+op('K', { fixed: 1 }); // BININT1
+op('M', { fixed: 2 }); // BININT2
+op('G', { fixed: 8 }); // BINFLOAT
+op('q', { fixed: 1 }); // BINPUT
+op('r', { fixed: 4 }); // LONG_BINPUT
+op('h', { fixed: 1 }); // BINGET
+op('j', { fixed: 4 }); // LONG_BINGET
+op('U', { lengthPrefixed: 1 }); // SHORT_BINSTRING
+op('T', { lengthPrefixed: 4 }); // BINSTRING
+op('X', { lengthPrefixed: 4 }); // BINUNICODE
+op('C', { lengthPrefixed: 1 }); // SHORT_BINBYTES
+op('B', { lengthPrefixed: 4 }); // BINBYTES
+op(0x80, { fixed: 1 }); // PROTO
+for (const c of [0x81, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x97, 0x98])
+  op(c, 'none');
+op(0x82, { fixed: 1 }); // EXT1
+op(0x83, { fixed: 2 }); // EXT2
+op(0x84, { fixed: 4 }); // EXT4
+op(0x8a, { lengthPrefixed: 1 }); // LONG1
+op(0x8b, { lengthPrefixed: 4 }); // LONG4
+op(0x8c, { lengthPrefixed: 1 }); // SHORT_BINUNICODE
+op(0x8d, { lengthPrefixed: 8 }); // BINUNICODE8
+op(0x8e, { lengthPrefixed: 8 }); // BINBYTES8
+op(0x95, { fixed: 8 }); // FRAME
+op(0x96, { lengthPrefixed: 8 }); // BYTEARRAY8
+
+/** Opcodes that import or call: a stream cut short before STOP still ran these. */
+const ACTING = new Set([...'cRobi'].map((c) => c.charCodeAt(0)).concat([0x81, 0x92, 0x93, 0x82, 0x83, 0x84]));
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: a module or class name never holds control characters
 const NAME = /^[^\s\x00-\x1f]+$/;
 const DECIMAL = /^[+-]?\d+L?$/;
 const FLOAT = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|nan|infinity)$/i;
 const QUOTED = /^(['"]).*\1$/;
+// What the start of each line argument may look like when the line runs past the head.
+const PARTIAL: Partial<Record<Exclude<Arg, object>, RegExp>> = {
+  'decimal-line': /^[+-]?\d*$/,
+  'float-line': /^[+-]?[\d.eEinfatyINFATY+-]*$/,
+  'quoted-line': /^['"]/,
+  'two-names': NAME,
+};
 
 /**
- * Walks the first opcodes of a protocol 0/1 pickle. Such pickles are mostly printable text, so
- * `identify`-style binary checks miss them; a real one decodes opcode after opcode with well-formed
- * arguments, while source code or prose breaks within the first few bytes (`import os` is INST with
- * a module name holding a space; `# title` starts with no opcode at all).
+ * Walks the opcodes at the start of a blob, the way the unpickler would read them. Protocol 0/1
+ * pickles are mostly printable text, so `identify`-style binary checks miss them; a real pickle
+ * decodes opcode after opcode with well-formed arguments, while source code, prose or random
+ * bytes break within a few bytes (`import os` is INST with a module name holding a space; `# title`
+ * and a PNG's 0x1a start with no opcode at all).
  */
 function looksLikeOldPickle(head: Uint8Array, size: number): boolean {
   const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString('latin1');
+  const view = new DataView(head.buffer, head.byteOffset, head.length);
   const complete = head.length >= size;
   let pos = 0;
   let count = 0;
+  let acting = false;
   const line = (): string | undefined => {
     const nl = text.indexOf('\n', pos);
     if (nl < 0) return undefined;
@@ -155,40 +172,67 @@ function looksLikeOldPickle(head: Uint8Array, size: number): boolean {
     pos = nl + 1;
     return s;
   };
-  while (pos < text.length) {
-    const op = text[pos] as string;
-    const arg = OPCODES[op];
+  // The blob ends mid-stream: a truncated pickle still ran what it imported and called before EOF.
+  const truncated = () => count >= 2 && acting;
+  while (pos < head.length) {
+    const code = head[pos] as number;
+    const arg = OPCODES.get(code);
     if (arg === undefined) return false;
     pos++;
-    if (op === '.') return count >= 1;
-    let ok = true;
+    if (code === 0x2e) return count >= 1; // STOP
+    if (ACTING.has(code)) acting = true;
     if (arg === 'none') {
-      // nothing to read
+      // no argument
     } else if (typeof arg === 'object' && 'fixed' in arg) {
       pos += arg.fixed;
     } else if (typeof arg === 'object') {
-      if (pos + arg.lengthPrefixed > text.length) break;
-      const n =
-        arg.lengthPrefixed === 1
-          ? (head[pos] as number)
-          : new DataView(head.buffer, head.byteOffset, head.length).getUint32(pos, true);
-      pos += arg.lengthPrefixed + n;
+      const w = arg.lengthPrefixed;
+      if (pos + w > head.length) return complete ? truncated() : true;
+      let n: number;
+      if (w === 1) n = head[pos] as number;
+      else if (w === 4) n = view.getUint32(pos, true);
+      else n = view.getUint32(pos, true) + view.getUint32(pos + 4, true) * 2 ** 32;
+      pos += w + n;
+      if (pos > size) return truncated();
     } else {
+      const start = pos;
       const first = line();
-      if (first === undefined) break;
+      if (first === undefined) {
+        const partial = text.slice(start);
+        const shape = PARTIAL[arg];
+        // A line running past the head is inconclusive when its start fits the argument's shape.
+        if (complete) return truncated();
+        return shape === undefined || shape.test(partial);
+      }
+      let ok = true;
       if (arg === 'decimal-line') ok = DECIMAL.test(first);
       else if (arg === 'float-line') ok = FLOAT.test(first);
       else if (arg === 'quoted-line') ok = QUOTED.test(first);
       else if (arg === 'two-names') {
         const second = line();
-        if (second === undefined) ok = NAME.test(first);
-        else ok = NAME.test(first) && NAME.test(second);
+        ok = NAME.test(first) && (second === undefined ? !complete || truncated() : NAME.test(second));
       }
+      if (!ok) return false;
     }
-    if (!ok) return false;
     count++;
   }
-  // Ran out of head (or of blob) without a contradiction. A pickle cut short before STOP can
-  // still have run REDUCE on the way, so a truncated-looking stream is a candidate too.
-  return complete ? count >= 2 : count >= 1;
+  if (complete) return truncated();
+  // The whole head decoded cleanly (a fixed-size argument may run just past it).
+  return count >= 2;
+}
+
+/** Bytes at the end of a blob that {@link hasZipEndRecord} looks at (end record + longest comment). */
+export const TAIL_BYTES = 22 + 0xffff;
+
+/**
+ * True when the tail of a blob holds a zip end-of-central-directory record. Zip readers (Python's
+ * zipfile, torch's miniz) find an archive from its end, so data prepended to a checkpoint hides
+ * the `PK` magic from a head-only check but not from the loader.
+ */
+export function hasZipEndRecord(tail: Uint8Array): boolean {
+  return (
+    Buffer.from(tail.buffer, tail.byteOffset, tail.length).lastIndexOf(
+      Buffer.from([0x50, 0x4b, 0x05, 0x06]),
+    ) >= 0
+  );
 }

@@ -6,8 +6,10 @@ export interface StagedEntry {
   path: string;
   /** Git file mode, e.g. `100644`. */
   mode: string;
-  /** Blob object id in the index (hex). */
+  /** Blob object id in the index (hex), or an index spec such as `:.brine.json` for an optional read. */
   oid: string;
+  /** The blob may not exist (a `:path` spec for a file that is not in the index): skip it silently. */
+  optional?: boolean;
 }
 
 // Only regular files carry content a loader would read; symlinks (120000) hold a target path and
