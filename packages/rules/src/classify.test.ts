@@ -152,3 +152,11 @@ describe('classifyImport', () => {
     expect(classifyImport('pathlib', 'os.system', 2).reason).toMatch(/protocol < 4/);
   });
 });
+
+describe('classifyImport reasons', () => {
+  it('names the module a dotted walk reaches, not the harmless one it starts from', () => {
+    const c = classifyImport('shutil', 'os.system', 4);
+    expect(c.family).toBe('command-execution');
+    expect(c.reason).toMatch(/attribute system of shutil\.os/);
+  });
+});

@@ -154,8 +154,10 @@ function dottedDanger(module: string, parts: string[]): { family: string; why: s
   }
   for (let i = 0; i < parts.length - 1; i++) {
     const rest = parts.slice(i + 1).join('.');
-    const candidates = [`${module}.${parts.slice(0, i + 1).join('.')}`];
-    for (let s = 0; s <= i; s++) candidates.push(parts.slice(s, i + 1).join('.'));
+    // Re-exported modules first (pathlib.os is os), the full attribute path of `module` last.
+    const candidates: string[] = [];
+    for (let s = i; s >= 0; s--) candidates.push(parts.slice(s, i + 1).join('.'));
+    candidates.push(`${module}.${parts.slice(0, i + 1).join('.')}`);
     for (const c of candidates) {
       const d = dangerOf(c, rest) ?? dangerOf(c, parts[i + 1] as string);
       if (d)
@@ -234,14 +236,6 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
       reason: `${module}.${name} is a TorchScript class compiled from the archive's code/`,
     };
   }
-  const wild = wildcardFamily(module) ?? (alias ? wildcardFamily(alias) : undefined);
-  if (wild) {
-    return {
-      tier: 'dangerous',
-      family: wild.family,
-      reason: `${module}.${name}: module ${wild.entry} is dangerous as a whole (${wild.family})`,
-    };
-  }
   const dotted = name.includes('.');
   const parts = dotted ? name.split('.') : [name];
   if (name.includes('__') && parts.some((p) => DUNDER.test(p))) {
@@ -255,11 +249,20 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
     if (parts.some((p) => p === '')) {
       return { tier: 'dangerous', family: 'reflection', reason: `${module}.${name}: malformed dotted name` };
     }
+    // Checked before module wildcards so the report names what the walk reaches (shutil + os.system is os.system).
     const d = dottedDanger(module, parts);
     if (d) {
       const note = protocol !== undefined && protocol < 4 ? ' (protocol < 4: CPython would not walk it)' : '';
       return { tier: 'dangerous', family: d.family, reason: `${d.why} (${d.family})${note}` };
     }
+  }
+  const wild = wildcardFamily(module) ?? (alias ? wildcardFamily(alias) : undefined);
+  if (wild) {
+    return {
+      tier: 'dangerous',
+      family: wild.family,
+      reason: `${module}.${name}: module ${wild.entry} is dangerous as a whole (${wild.family})`,
+    };
   }
   if (isGadgetSurface(module)) {
     return {

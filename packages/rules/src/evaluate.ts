@@ -412,8 +412,11 @@ function streamFindings(
       });
     } else if (t.kind === 'global') {
       const cls = classes[t.importIndex];
-      if (cls?.family === 'nested-deserialisation') {
-        const payload = hasLiteralPayload(c.args);
+      const literal = hasLiteralPayload(c.args);
+      // A loader called on a literal, or any non-safe callable handed bytes that start like a pickle.
+      const looksPickled = literal?.kind === 'bytes' && /^80(0[0-5])/.test(literal.preview);
+      if (cls && cls.tier !== 'safe' && (cls.family === 'nested-deserialisation' || looksPickled)) {
+        const payload = literal;
         if (payload) {
           const nested = streams.filter(
             (x) =>
@@ -629,10 +632,11 @@ export function evaluate(
   const waived = findings.filter((f) => f.waived).length;
   if (waived) reasons.push(`${waived} finding(s) waived by policy ${policy.name}`);
   reasons.push(...notes);
-  if (reasons.length === 0)
-    reasons.push(
-      scan.streams.length ? 'every import is on the safe or known list' : 'no pickle stream in this file',
-    );
+  if (reasons.length === 0) {
+    if (!scan.streams.length) reasons.push('no pickle stream in this file');
+    else if (!imports.length) reasons.push('plain data: the pickle imports nothing');
+    else reasons.push('every import is on the safe or known list');
+  }
 
   let pickles = 0;
   let opcodes = 0;

@@ -354,6 +354,7 @@ export const DANGEROUS_ATTRIBUTES: Record<string, string> = {
   read_csv: 'network',
   read_pickle: 'nested-deserialisation',
   write_text: 'file-system',
+  from_file: 'file-system',
   write_bytes: 'file-system',
   rmtree: 'file-system',
 };
