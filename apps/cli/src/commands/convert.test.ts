@@ -116,6 +116,18 @@ describe('brine convert (built CLI)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses what the scan passes but the restricted interpreter cannot build (a view past its storage)', async () => {
+    const out = join(dir, 'oob.safetensors');
+    const r = await brine(['convert', `${FIXTURES}structural-out-of-bounds.pt`, out, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    // The import-level scan is clean; the second, independent gate refuses.
+    expect(doc.scan?.verdict).toBe('clean');
+    expect(doc.error.code).toBe('convert-bad-tensor');
+    expect(doc.error.message).toMatch(/reads past its storage of 12 elements/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('never overwrites without --force', async () => {
     const out = join(dir, 'model.safetensors');
     writeFileSync(out, 'precious');

@@ -122,6 +122,13 @@ describe('refusals', () => {
     expect((err as ConvertError).message).toContain(name);
   });
 
+  it('refuses a view past the end of its storage (structural-out-of-bounds.pt)', async () => {
+    const name = 'structural-out-of-bounds.pt';
+    const err = await prepareConversion(bufferSource(name, load(name)), options).catch((e: unknown) => e);
+    expect((err as ConvertError).code).toBe('convert-bad-tensor');
+    expect((err as ConvertError).message).toContain('weight');
+  });
+
   it('a failing gate refuses with its report and the interpreter never runs', async () => {
     let reads = 0;
     const src = bufferSource('dtypes.pt', load('dtypes.pt'));
