@@ -1,7 +1,7 @@
 import { Gunzip, Unzlib } from 'fflate';
 import bitIterator from 'unbzip2-stream/lib/bit_iterator.js';
 import bzip2 from 'unbzip2-stream/lib/bzip2.js';
-import { XzReadableStream } from 'xz-decompress';
+import type * as xzModule from 'xz-decompress';
 import type { FormatId } from '../engine/types.js';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
@@ -292,6 +292,21 @@ class Bzip2Decoder implements Decoder {
   }
 }
 
+/**
+ * Loaded on first use (it carries a WASM module). xz-decompress is CommonJS whose exports Node's
+ * ESM loader cannot name: take the class from either shape (bundlers give named exports, Node
+ * gives `default`).
+ */
+let xzClass: Promise<typeof xzModule.XzReadableStream> | undefined;
+function loadXz(): Promise<typeof xzModule.XzReadableStream> {
+  xzClass ??= import('xz-decompress').then(
+    (m) =>
+      (m as { XzReadableStream?: typeof xzModule.XzReadableStream }).XzReadableStream ??
+      (m as unknown as { default: typeof xzModule }).default.XzReadableStream,
+  );
+  return xzClass;
+}
+
 /** xz through xz-decompress, which speaks web streams: feed it a pull stream over our reader. */
 export const xzReader: ContainerReader = {
   format: 'xz',
@@ -317,6 +332,7 @@ async function* xzChunks(reader: ForwardReader, budget: Budget, name: string): A
     },
     { highWaterMark: 1 },
   );
+  const XzReadableStream = await loadXz();
   const out = new XzReadableStream(input).getReader();
   try {
     for (;;) {

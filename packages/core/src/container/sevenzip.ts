@@ -1,4 +1,4 @@
-import SevenZipImport, { type SevenZipModuleFactory } from '7z-wasm';
+import type { SevenZipModuleFactory } from '7z-wasm';
 import { bufferSource } from '../source/buffer.js';
 import type { ByteSource } from '../source/types.js';
 import type { ContainerReader, ReaderContext } from './types.js';
@@ -17,9 +17,15 @@ export const sevenZipReader: ContainerReader = {
   open: read7z,
 };
 
-// The package is UMD/CommonJS; under NodeNext its default import is typed as the module object.
-const SevenZip = ((SevenZipImport as unknown as { default?: SevenZipModuleFactory }).default ??
-  SevenZipImport) as unknown as SevenZipModuleFactory;
+/** Loaded on first use (7-Zip's WASM is 1.5 MB); the package is UMD, so its default export may be nested. */
+let factory: Promise<SevenZipModuleFactory> | undefined;
+function loadSevenZip(): Promise<SevenZipModuleFactory> {
+  factory ??= import('7z-wasm').then((m) => {
+    const d = (m as unknown as { default: unknown }).default as { default?: unknown };
+    return (d.default ?? d) as SevenZipModuleFactory;
+  });
+  return factory;
+}
 
 interface Listed {
   path: string;
@@ -39,6 +45,7 @@ async function read7z(source: ByteSource, ctx: ReaderContext): Promise<void> {
   }
   const data = await source.read(0, source.size);
   const out: string[] = [];
+  const SevenZip = await loadSevenZip();
   const sz = await SevenZip({
     print: (s: string) => out.push(s),
     printErr: (s: string) => out.push(s),

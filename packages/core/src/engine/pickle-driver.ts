@@ -24,6 +24,11 @@ export interface PickleRun {
   error?: BrineError;
 }
 
+/**
+ * Read sizes: small right after a skip (joblib: a few hundred pickle bytes sit between arrays, so a
+ * big read would mostly fetch array bytes about to be skipped), doubling while no skip happens.
+ */
+const FIRST_CHUNK = 4 * 1024;
 const CHUNK = 256 * 1024;
 /** Fed bytes kept for giving back and for reading joblib padding bytes held in the scanner's window. */
 const HISTORY = 2 * 1024 * 1024 + CHUNK;
@@ -51,6 +56,7 @@ export async function runPickle(
   let histLen = 0;
   let fed = 0; // stream offset of the next byte to feed
   let error: BrineError | undefined;
+  let chunkSize = FIRST_CHUNK;
 
   const remember = (c: Uint8Array) => {
     hist.push(c);
@@ -128,12 +134,14 @@ export async function runPickle(
         if (k === 0) break;
         scanner.skipped(k);
         fed += k;
+        chunkSize = FIRST_CHUNK;
         hist.length = 0;
         histLen = 0;
         histStart = fed;
         continue;
       }
-      const chunk = await reader.read(CHUNK);
+      const chunk = await reader.read(chunkSize);
+      chunkSize = Math.min(CHUNK, chunkSize * 2);
       if (chunk.length === 0) break;
       remember(chunk);
       fed += chunk.length;

@@ -9,13 +9,15 @@ export class BlockCache {
   constructor(
     private readonly fetchBlock: (offset: number, length: number) => Promise<Uint8Array>,
     private readonly size: number,
-    readonly blockSize = 64 * 1024,
-    private readonly maxBlocks = 4,
+    readonly blockSize = 4 * 1024,
+    private readonly maxBlocks = 64,
   ) {}
 
   /** Reads `[start, end)` (already clamped to the size) through the cache. */
   async read(start: number, end: number): Promise<Uint8Array> {
-    if (end - start >= this.blockSize) return this.fetchBlock(start, end - start);
+    // Big reads (pickle chunks, a zip directory) go straight through; only header-sized reads
+    // are cached, in small blocks, so peeking at the head of 10 000 tensor entries stays cheap.
+    if (end - start >= this.blockSize * 4) return this.fetchBlock(start, end - start);
     const first = Math.floor(start / this.blockSize);
     const last = Math.floor((end - 1) / this.blockSize);
     const parts: Uint8Array[] = [];

@@ -15,18 +15,25 @@ afterAll(async () => {
 });
 
 describe('openFileSource', () => {
-  it('reads ranges through a handle and counts only the bytes read', async () => {
+  it('reads ranges through a handle; small reads cost one small cached block, big ones exactly their size', async () => {
     const p = join(dir, 'a.bin');
+    const size = 1 << 20;
     await writeFile(
       p,
-      Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff),
+      Uint8Array.from({ length: size }, (_, i) => i & 0xff),
     );
     const src = await openFileSource(p);
-    expect(src.size).toBe(1000);
+    expect(src.size).toBe(size);
     expect([...(await src.read(10, 3))]).toEqual([10, 11, 12]);
-    expect((await src.read(995, 100)).length).toBe(5);
-    expect((await src.read(2000, 10)).length).toBe(0);
-    expect(src.bytesRead).toBe(8);
+    expect(src.bytesRead).toBe(4096); // one block
+    expect([...(await src.read(20, 2))]).toEqual([20, 21]);
+    expect(src.bytesRead).toBe(4096); // same block, no new read
+    const big = await src.read(500_000, 200_000);
+    expect(big.length).toBe(200_000);
+    expect(big[0]).toBe(500_000 & 0xff);
+    expect(src.bytesRead).toBe(4096 + 200_000);
+    expect((await src.read(size - 5, 100)).length).toBe(5);
+    expect((await src.read(size + 10, 10)).length).toBe(0);
     await src.close();
     await expect(src.read(0, 1)).rejects.toMatchObject({ code: 'closed' });
   });
