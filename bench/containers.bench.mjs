@@ -25,7 +25,7 @@ const PY = '/usr/bin/python3';
 
 mkdirSync(data, { recursive: true });
 
-const GENERATE = String.raw`
+const GENERATE = `
 import io, os, sys, numpy as np
 class Sparse(io.RawIOBase):
     """File writer that turns all-zero writes into seeks, leaving holes."""
@@ -60,7 +60,7 @@ else:
 w.close()
 `;
 
-const PYTHON_JOB = String.raw`
+const PYTHON_JOB = `
 import pickletools, resource, sys, time, zipfile, io
 path, kind = sys.argv[1], sys.argv[2]
 def run():

@@ -1,12 +1,7 @@
 import { JOBLIB_WRAPPER, joblibArrayLayout } from '../container/joblib.js';
 import type { Note, PickleStreamOptions } from '../container/types.js';
 import type { ScanResult } from '../pickle/events.js';
-import {
-  type BuildPause,
-  createPickleScanner,
-  type FeedStatus,
-  type PickleScanner,
-} from '../pickle/scanner.js';
+import { type BuildPause, createPickleScanner, type FeedStatus } from '../pickle/scanner.js';
 import { concat, type ForwardReader } from '../source/stream.js';
 import { BrineError } from './types.js';
 
