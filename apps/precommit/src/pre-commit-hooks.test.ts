@@ -38,10 +38,15 @@ beforeAll(async () => {
   if (!binPath) throw new Error('root package.json has no bin "brine-precommit"');
   await mkdir(join(hookRepo, dirname(binPath)), { recursive: true });
   buildBundle(join(hookRepo, binPath));
-  await writeFile(
-    join(hookRepo, 'package.json'),
-    JSON.stringify({ name: 'brine-hook-under-test', version: '0.0.0', private: true, bin: rootPkg.bin }),
-  );
+  // The root package.json as pre-commit will install it, less what only the monorepo needs (the
+  // workspaces are not in the copy; their install is what makes a real first install slow).
+  const {
+    workspaces: _w,
+    devDependencies: _d,
+    scripts: _s,
+    ...installable
+  } = rootPkg as Record<string, unknown>;
+  await writeFile(join(hookRepo, 'package.json'), JSON.stringify(installable));
   await copyFile(join(ROOT, '.pre-commit-hooks.yaml'), join(hookRepo, '.pre-commit-hooks.yaml'));
   target = await makeRepo();
   env = { ...target.env, PRE_COMMIT_HOME: join(base, 'pre-commit-home'), PRE_COMMIT_COLOR: 'never' };
