@@ -4,7 +4,7 @@
 // its own process on 127.0.0.1 so its memory is measured alone (VmHWM from /proc). Bounded: a fixed
 // number of requests and bytes; nothing but loopback traffic.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { CLEAN_PICKLE, EVIL_PICKLE, torchZipStream } from '../apps/worker/scripts/model-stream.mjs';
@@ -122,13 +122,21 @@ try {
     `Streamed upload 1 GiB torch zip: ${up1.seconds.toFixed(2)} s, ${(oneGiB.size / MiB / up1.seconds).toFixed(0)} MB/s, status ${up1.status}, verdict ${up1.verdict}`,
   );
 
+  // Peak RSS of the 4 GiB upload alone: writing 5 to clear_refs resets VmHWM to the current RSS.
+  let hwmReset = true;
+  try {
+    writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+  } catch {
+    hwmReset = false;
+  }
+  const before4 = currentRssMiB(child.pid);
   const fourGiB = torchZipStream({ tensorBytes: 4 * GiB });
   const up4 = await streamUpload(url, fourGiB);
   console.log(
     `Streamed upload 4 GiB torch zip (ZIP64): ${up4.seconds.toFixed(2)} s, ${(fourGiB.size / MiB / up4.seconds).toFixed(0)} MB/s, status ${up4.status}, verdict ${up4.verdict}`,
   );
   console.log(
-    `Server RSS: idle ${idle.toFixed(0)} MiB, peak over the whole run ${peakRssMiB(child.pid).toFixed(0)} MiB (VmHWM)`,
+    `Server RSS: idle ${idle.toFixed(0)} MiB; before the 4 GiB upload ${before4.toFixed(0)} MiB; peak during it ${peakRssMiB(child.pid).toFixed(0)} MiB (VmHWM${hwmReset ? ', reset before the upload' : ', not resettable here: peak of the whole run'})`,
   );
 } finally {
   child.kill('SIGTERM');

@@ -260,6 +260,7 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
           signal,
         }).catch(rethrowPolicy);
         const scans: FileScan[] = [];
+        const skipped: Array<{ file: string; size: number; reason: string }> = [];
         for (const file of files) {
           const scan = await e
             .scanUrl(file.url, {
@@ -269,11 +270,12 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
             })
             .catch(rethrowPolicy);
           if (safe.refusal) throw safe.refusal;
-          // A README or config is not a model: leave it out rather than call it unscannable.
+          // A README or config is not a model: listed as skipped rather than called unscannable.
           if (scan.format !== 'unknown' || scan.streams.length > 0) scans.push(scan);
+          else skipped.push({ file: scan.file, size: scan.size, reason: 'not a model format' });
         }
         c.set('bytes', safe.bytesReceived);
-        return respond(c, e, scans, policyName, format, false);
+        return respond(c, e, scans, policyName, format, false, skipped);
       } finally {
         c.set('bytes', safe.bytesReceived);
       }
@@ -448,23 +450,23 @@ function respond(
   policyName: string,
   format: ReportFormat,
   single: boolean,
+  skipped: Array<{ file: string; size: number; reason: string }> = [],
 ): Response {
   const reports = scans.map((s) => e.evaluate(s, policyName));
   const verdict = worst(reports);
   c.set('verdict', verdict);
-  const rendered = e.render(format, reports, policyName);
+  const rendered = e.render(format, reports, policyName, skipped);
   const headers = {
     'X-Brine-Verdict': verdict,
     'X-Brine-Fails': String(reports.some((r) => r.fails)),
   };
   const only = scans[0];
-  if (single && only && only.format === 'unknown' && only.streams.length === 0) {
-    const err = new ApiError(
-      'not-a-model',
-      'the content is not a model format brine knows',
-      undefined,
-      JSON.parse(rendered),
-    );
+  const notAModel = single ? only?.format === 'unknown' && only.streams.length === 0 : scans.length === 0;
+  if (notAModel) {
+    const message = single
+      ? 'the content is not a model format brine knows'
+      : 'no file of the repository is a model format brine knows';
+    const err = new ApiError('not-a-model', message, undefined, JSON.parse(rendered));
     return c.json(err.toBody(), err.status, headers);
   }
   if (verdict === 'unscannable') {

@@ -32,7 +32,13 @@ export interface Engine {
   /** Scans a remote file with Range reads through the given (policy-checked) fetch. */
   scanUrl(url: string, opts: { fetch: typeof fetch; signal: AbortSignal; name?: string }): Promise<FileScan>;
   evaluate(scan: FileScan, policyName: string): FileReport;
-  render(format: ReportFormat, files: FileReport[], policyName: string): string;
+  /** Renders one report; `skipped` lists inputs left out as no model format (files of a Hub repo). */
+  render(
+    format: ReportFormat,
+    files: FileReport[],
+    policyName: string,
+    skipped?: Array<{ file: string; size: number; reason: string }>,
+  ): string;
   mediaType(format: ReportFormat): string;
 }
 
@@ -65,7 +71,7 @@ export async function createEngine(wasm?: WebAssembly.Module): Promise<Engine> {
       const policy = builtinPolicies[policyName as keyof typeof builtinPolicies];
       return evaluate(fileScan, policy);
     },
-    render(format, files, policyName) {
+    render(format, files, policyName, skipped) {
       return renderReport(
         format,
         {
@@ -74,6 +80,7 @@ export async function createEngine(wasm?: WebAssembly.Module): Promise<Engine> {
           startedAt: new Date().toISOString(),
           durationMs: files.reduce((n, f) => n + f.stats.durationMs, 0),
           policy: policyName,
+          ...(skipped?.length ? { skipped } : {}),
         },
         { rules },
       );

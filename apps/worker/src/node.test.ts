@@ -28,6 +28,10 @@ beforeAll(async () => {
       return { json: { siblings: [{ rfilename: 'README.md' }, { rfilename: 'pytorch_model.bin' }] } };
     }
     if (path === '/acme/tiny/resolve/main/pytorch_model.bin') return { redirect: '/cdn/acme-tiny.bin' };
+    if (path === '/api/models/acme/docs-only/revision/main')
+      return { json: { siblings: [{ rfilename: 'README.md' }] } };
+    if (path === '/acme/docs-only/resolve/main/README.md')
+      return { file: bytesFile(new TextEncoder().encode('# docs\n')) };
     if (path === '/acme/tiny/resolve/main/README.md')
       return { file: bytesFile(new TextEncoder().encode('# tiny\n')) };
     if (path === '/cdn/acme-tiny.bin')
@@ -152,10 +156,20 @@ describe('Node server: remote scans with Range reads', () => {
     expect(files.map((f) => [f.file, f.verdict])).toEqual([
       ['hf://acme/tiny@main/pytorch_model.bin', 'dangerous'],
     ]);
+    // The README is listed as skipped, not dropped silently and not called unscannable.
+    expect(json.skipped).toEqual([
+      { file: 'hf://acme/tiny@main/README.md', size: 7, reason: 'not a model format' },
+    ]);
     const paths = remote.requests.slice(before).map((r) => r.path);
     expect(paths).toContain('/api/models/acme/tiny/revision/main');
     expect(paths).toContain('/cdn/acme-tiny.bin');
     expect(remote.bytesSent('/cdn/acme-tiny.bin')).toBeLessThan(512 * 1024);
+  });
+
+  it('answers 415 for a repository with no model file in it', async () => {
+    const { res, json } = await scanUrl({ hf: 'acme/docs-only' });
+    expect(res.status).toBe(415);
+    expect(json.error?.code).toBe('not-a-model');
   });
 
   it('reports a server that ignores Range as an upstream error rather than downloading everything', async () => {
