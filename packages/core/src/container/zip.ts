@@ -510,5 +510,7 @@ export function openZipEntry(
       if (pos >= csize) break;
     }
   }
-  return { reader: chunkReader(name, inflate()), crc: () => crc, stored: false };
+  const reader = chunkReader(name, inflate());
+  reader.restart = () => openZipEntry(source, en, budget, name).reader;
+  return { reader, crc: () => crc, stored: false };
 }

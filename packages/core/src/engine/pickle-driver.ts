@@ -39,9 +39,11 @@ export async function runPickle(
   reader: ForwardReader,
   opts: PickleStreamOptions,
   hooks: PickleDriverHooks,
+  frameReading: 'c-file' | 'linear' = 'c-file',
 ): Promise<PickleRun> {
   const notes: Note[] = [];
   const scanner = await createPickleScanner({
+    frameReading,
     multiplePickles: opts.maxPickles !== 1,
     ...(opts.joblib ? { pauseAfterBuildOf: [[JOBLIB_WRAPPER.module, JOBLIB_WRAPPER.name]] } : {}),
   });

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturePath, manifest } from '../container/test-support/fixtures.js';
 import { writeSparseZip64 } from '../container/test-support/sparse-zip64.js';
@@ -328,5 +329,25 @@ describe('multi-GB inputs', () => {
     expect(imports(r)).toContain('posix.system');
     expect(r.problems).toEqual([]);
     expect(r.bytesRead).toBeLessThan(512 * 1024);
+  });
+});
+
+describe('FRAME readings', () => {
+  it('a pickle whose FRAME readings differ is scanned both ways, in a file and inside a zip', async () => {
+    const bytes = new Uint8Array(
+      (await import('node:fs')).readFileSync(fixturePath('../pickles/bypass/b12-frame-divergence.pkl')),
+    );
+    const r = await scan(bufferSource('b12.pkl', bytes));
+    expect(r.streams.map((s) => s.role)).toEqual(['pickle.load', 'pickle.load (pickle.loads FRAME reading)']);
+    expect(r.streams[0]?.result.anomalies.map((a) => a.code)).toContain('frame-crossing');
+    expect(r.streams[0]?.result.imports.map((i) => i.name)).toContain('system');
+    for (const level of [0, 6] as const) {
+      const zip = zipSync({ 'archive/data.pkl': [bytes, { level }] });
+      const z = await scan(bufferSource('b12.pt', zip));
+      expect(z.streams.map((s) => s.role)).toEqual([
+        'torch data.pkl',
+        'torch data.pkl (pickle.loads FRAME reading)',
+      ]);
+    }
   });
 });

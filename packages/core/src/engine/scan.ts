@@ -320,7 +320,9 @@ class Walk {
     if (this.out.streams.length >= this.limits.maxStreams) {
       throw new BrineError('limit-streams', `more than ${this.limits.maxStreams} pickle streams in one file`);
     }
-    const run = await runPickle(reader, opts, { checkAbort: () => this.checkAbort() });
+    const start = reader.position;
+    const hooks = { checkAbort: () => this.checkAbort() };
+    const run = await runPickle(reader, opts, hooks);
     const stream: StreamScan = {
       path,
       role,
@@ -330,6 +332,28 @@ class Walk {
     this.out.streams.push(stream);
     for (const n of run.notes) this.note(path, n);
     if (run.error) this.fail(run.error, path, run.consumed);
+    // After a FRAME crossing, torch.load (a file without peek) and pickle.loads read different
+    // opcodes: scan the other reading too, from a fresh reader over the same bytes.
+    if (run.result.anomalies.some((a) => a.code === 'frame-crossing')) {
+      const again = reader.restart?.();
+      if (again && (await again.skip(start)) === start) {
+        const linear = await runPickle(again, opts, hooks, 'linear');
+        this.out.streams.push({
+          ...stream,
+          role: `${role} (pickle.loads FRAME reading)`,
+          result: linear.result,
+        });
+        for (const n of linear.notes) this.note(path, n);
+        if (linear.error) this.fail(linear.error, path, linear.consumed);
+      } else {
+        this.note(path, {
+          kind: 'problem',
+          code: 'frame-reading-unchecked',
+          message:
+            'pickle crosses a FRAME boundary and the stream cannot be re-read to scan it the other way',
+        });
+      }
+    }
     return { scan: stream, consumed: run.consumed };
   }
 

@@ -26,6 +26,11 @@ export interface ForwardReader {
    * scanner stops mid-chunk at a STOP; the next reader of the stream starts right after it).
    */
   unread(bytes: Uint8Array): void;
+  /**
+   * A fresh reader over the same bytes from the start, when they can be read again (random-access
+   * sources, zip entries). Used to scan a pickle a second way (FRAME readings that differ).
+   */
+  restart?(): ForwardReader;
 }
 
 /** Forward reader over `[start, end)` of a random-access source; skipping costs no I/O. */
@@ -61,6 +66,7 @@ export function sourceReader(
     unread(bytes) {
       pos = Math.max(lo, pos - bytes.length);
     },
+    restart: () => sourceReader(source, lo, hi, name),
   };
 }
 
