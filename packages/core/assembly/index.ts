@@ -219,6 +219,7 @@ let optTrace: bool = false;
 let optMulti: bool = true;
 let optLinear: bool = false;
 let optWatch: bool = false;
+let fastOk: bool = false;
 
 // ---- window / position state
 let cur: i32 = 0; // next unconsumed byte in WIN
@@ -335,6 +336,8 @@ export function init(
   optMulti = (flags & 2) != 0;
   optLinear = (flags & 4) != 0;
   optWatch = (flags & 8) != 0;
+  // the fast path emits no trace and does not count toward an opcode limit one by one
+  fastOk = !optTrace && maxOpcodes <= 0;
 
   let p = align16(__heap_base);
   OPTAB = p;
@@ -877,6 +880,11 @@ function newSeq(kind: u8): u32 {
 function seqAdd(seq: u32, item: u32): void {
   const a = rec(seq);
   if (load<u8>(a) != K_SEQ) return;
+  if (load<u8>(a, 2) == C_DICT) {
+    // APPEND on a dict fails in the unpickler; keep the dict's pairs aligned
+    store<u8>(a, load<u8>(a, 1) | 2, 1);
+    return;
+  }
   const n = <i32>load<u16>(a, 4);
   if (n < maxItems) {
     store<u32>(a + 8 + (<usize>n << 2), item);
@@ -889,6 +897,11 @@ function seqAdd(seq: u32, item: u32): void {
 function seqAddPair(seq: u32, k: u32, v: u32): void {
   const a = rec(seq);
   if (load<u8>(a) != K_SEQ) return;
+  if (load<u8>(a, 2) != C_DICT) {
+    // SETITEM on a list or tuple is not a new element: only note that the value changed
+    store<u8>(a, load<u8>(a, 1) | 2, 1);
+    return;
+  }
   const n = <i32>load<u16>(a, 4);
   const pairs = maxItems < SEQ_SLOTS >> 1 ? maxItems : SEQ_SLOTS >> 1;
   if (n < pairs << 1) {
@@ -1117,6 +1130,7 @@ function run(): i32 {
       done = true;
       return ST_DONE;
     }
+    if (fastOk && fastRun() > 0) continue;
     const opStart = cur;
     const evMark = evLen;
     crossed = false;
@@ -2123,4 +2137,190 @@ function payload(op: u32, o: i64, q0: i64, n: i64, enc: u8): i32 {
   bytesSkipped += <f64>(n - keep);
   pushOrLimit(v, o);
   return SR_OK;
+}
+
+// ============================================================================================
+// fast path: the opcodes that make up most of a data pickle, decoded in one tight loop.
+// It handles only the plain case of each; anything unusual (an anomaly, a limit, a frame
+// boundary within reach, a GLOBAL...) stops it and step() takes over at the same byte, so both
+// paths give identical results (the chunking tests compare traced runs, which use step() only,
+// with untraced ones).
+// ============================================================================================
+
+function fastRun(): i32 {
+  let lim: i64 = <i64>end - 264;
+  if (fEnd >= 0 && fEnd - 264 < lim) lim = fEnd - 264;
+  if (<i64>cur > lim) return 0;
+  const L = <i32>lim;
+  const stackCap = maxStack > 4 ? maxStack - 4 : 0;
+  let c = cur;
+  let n = 0;
+  let stop = false;
+  while (c <= L) {
+    if (poolAvail() < 16 || sp >= stackCap) break;
+    const op = <u32>load<u8>(WIN + <usize>c);
+    if (protoSeen && opProto(op) > <u32>proto) break;
+    switch (op) {
+      case 0x4e: // NONE
+        push1(REF_NONE);
+        c += 1;
+        break;
+      case 0x88: // NEWTRUE
+        push1(REF_TRUE);
+        c += 1;
+        break;
+      case 0x89: // NEWFALSE
+        push1(REF_FALSE);
+        c += 1;
+        break;
+      case 0x4b: // BININT1
+        push1(newInt(<i64>load<u8>(WIN + <usize>(c + 1))));
+        c += 2;
+        break;
+      case 0x4d: // BININT2
+        push1(newInt(<i64>load<u16>(WIN + <usize>(c + 1))));
+        c += 3;
+        break;
+      case 0x4a: // BININT
+        push1(newInt(<i64>load<i32>(WIN + <usize>(c + 1))));
+        c += 5;
+        break;
+      case 0x47: // BINFLOAT
+        push1(newFloat(reinterpret<f64>(bswap<u64>(load<u64>(WIN + <usize>(c + 1))))));
+        c += 9;
+        break;
+      case 0x8c: {
+        // SHORT_BINUNICODE
+        const len = <i32>load<u8>(WIN + <usize>(c + 1));
+        if (len > retainCap) {
+          stop = true;
+          break;
+        }
+        push1(newStr(E_UTF8, <i64>(c + 2), <i64>len));
+        c += 2 + len;
+        break;
+      }
+      case 0x28: // MARK
+        if (nMarks >= maxMarks) {
+          stop = true;
+          break;
+        }
+        store<u32>(MARKS + (<usize>nMarks << 2), sp);
+        nMarks++;
+        c += 1;
+        break;
+      case 0x5d: // EMPTY_LIST
+        push1(newSeq(C_LIST));
+        c += 1;
+        break;
+      case 0x29: // EMPTY_TUPLE
+        push1(newSeq(C_TUPLE));
+        c += 1;
+        break;
+      case 0x7d: // EMPTY_DICT
+        push1(newSeq(C_DICT));
+        c += 1;
+        break;
+      case 0x85: // TUPLE1
+      case 0x86: // TUPLE2
+      case 0x87: {
+        // TUPLE3
+        const k = op - 0x84;
+        if (sp < fence() + k) {
+          stop = true;
+          break;
+        }
+        const t = newSeq(C_TUPLE);
+        for (let i: u32 = sp - k; i < sp; i++) seqAdd(t, at_(i));
+        sp -= k;
+        push1(t);
+        c += 1;
+        break;
+      }
+      case 0x65: // APPENDS
+      case 0x75: {
+        // SETITEMS
+        if (nMarks <= markBase) {
+          stop = true;
+          break;
+        }
+        const mk = load<u32>(MARKS + (<usize>(nMarks - 1) << 2));
+        const below = nMarks - 1 > markBase ? load<u32>(MARKS + (<usize>(nMarks - 2) << 2)) : stackBase;
+        if (mk <= below || mk == 0 || (op == 0x75 && ((sp - mk) & 1) != 0)) {
+          stop = true;
+          break;
+        }
+        nMarks--;
+        const target = at_(mk - 1);
+        if (op == 0x65) {
+          for (let i = mk; i < sp; i++) seqAdd(target, at_(i));
+        } else {
+          for (let i = mk; i + 1 < sp; i += 2) seqAddPair(target, at_(i), at_(i + 1));
+        }
+        sp = mk;
+        c += 1;
+        break;
+      }
+      case 0x61: // APPEND
+        if (sp < fence() + 2) {
+          stop = true;
+          break;
+        }
+        sp--;
+        seqAdd(top1(), at_(sp));
+        c += 1;
+        break;
+      case 0x73: // SETITEM
+        if (sp < fence() + 3) {
+          stop = true;
+          break;
+        }
+        sp -= 2;
+        seqAddPair(top1(), at_(sp), at_(sp + 1));
+        c += 1;
+        break;
+      case 0x71: // BINPUT
+        if (sp <= fence() || memoPut(<u32>load<u8>(WIN + <usize>(c + 1)), top1()) < 0) {
+          stop = true;
+          break;
+        }
+        c += 2;
+        break;
+      case 0x94: // MEMOIZE
+        if (sp <= fence() || memoPut(memoCount, top1()) < 0) {
+          stop = true;
+          break;
+        }
+        c += 1;
+        break;
+      case 0x68: {
+        // BINGET
+        const v = memoGet(<u32>load<u8>(WIN + <usize>(c + 1)));
+        if (v == 0) {
+          stop = true;
+          break;
+        }
+        push1(v);
+        c += 2;
+        break;
+      }
+      case 0x30: // POP (a mark at the top is left to step())
+        if (sp <= fence() || (nMarks > markBase && load<u32>(MARKS + (<usize>(nMarks - 1) << 2)) == sp)) {
+          stop = true;
+          break;
+        }
+        sp--;
+        c += 1;
+        break;
+      default:
+        stop = true;
+        break;
+    }
+    if (stop) break;
+    n++;
+  }
+  cur = c;
+  opCount += <f64>n;
+  opsInPickle += <f64>n;
+  return n;
 }

@@ -33,10 +33,94 @@ describe('chunking never changes the result', () => {
     });
   }
 
+  it('the untraced fast path and the traced general path agree', async () => {
+    const corpus = manifest().map((m) => fixture(m.file));
+    const untraced = async (data: Uint8Array, chunk: number) => {
+      const r = await scanChunked(data, chunk, false);
+      return r;
+    };
+    const traced = async (data: Uint8Array, chunk: number) => {
+      const { trace: _trace, ...rest } = await scanChunked(data, chunk, true);
+      return rest;
+    };
+    for (const data of corpus) expect(await untraced(data, 4096)).toEqual(await traced(data, 4096));
+    const dense = bytes(
+      op.PROTO(4),
+      op.EMPTY_LIST,
+      ...Array.from({ length: 300 }, (_, i) => [
+        op.MARK,
+        ...op.BININT1(i & 255),
+        ...op.SBU(`s${i}`),
+        op.MEMOIZE,
+        ...op.BINGET(i % 7),
+        op.TUPLE2,
+        op.EMPTY_DICT,
+        ...op.SBU('k'),
+        ...op.BININT(i * 1000),
+        op.SETITEM,
+        op.NONE,
+        op.POP,
+        op.APPENDS,
+      ]).flat(),
+      op.STOP,
+    );
+    for (const chunk of [1, 13, 4096])
+      expect(await untraced(dense, chunk)).toEqual(await traced(dense, 4096));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(corpus.length - 1),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        async (i, muts) => {
+          const d = (corpus[i] as Uint8Array).slice();
+          for (const [at, v] of muts) if (d.length) d[at % d.length] = v;
+          expect(await untraced(d, 7)).toEqual(await traced(d, 64));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // random mixes of the fast-path opcodes (and a few that stop it), long enough to use it
+    const snippets = [
+      [op.NONE],
+      [op.MARK],
+      [op.POP],
+      [op.APPEND],
+      [op.APPENDS],
+      [op.SETITEM],
+      [op.SETITEMS],
+      [op.EMPTY_LIST],
+      [op.EMPTY_DICT],
+      [op.EMPTY_TUPLE],
+      [op.TUPLE1],
+      [op.TUPLE2],
+      [op.TUPLE3],
+      [op.MEMOIZE],
+      op.BININT1(5),
+      op.BININT(-7 >>> 0),
+      op.BINPUT(3),
+      op.BINGET(3),
+      op.BINGET(200),
+      op.SBU('abc'),
+      op.GLOBAL('m', 'f'),
+      [op.REDUCE],
+      [op.BUILD],
+      op.FRAME(40),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...snippets), { minLength: 200, maxLength: 1500, size: 'max' }),
+        async (parts) => {
+          const d = bytes(op.PROTO(4), ...parts.flat(), op.STOP);
+          expect(await untraced(d, 4096)).toEqual(await traced(d, 4096));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('random bytes: no crash, no hang, same result for any chunk size', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 300, size: 'max' }),
         fc.integer({ min: 1, max: 40 }),
         async (data, chunk) => {
           const whole = await scanChunked(data, Math.max(1, data.length));
