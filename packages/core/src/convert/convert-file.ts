@@ -16,6 +16,12 @@ import type { ByteSource } from '../source/types.js';
 import { type ConvertOptions, type ConvertResult, hashSource, prepareConversion } from './convert.js';
 import { ConvertError } from './refusal.js';
 
+/**
+ * Hash reads are small so each synchronous digest update is short (about a millisecond): the copy's
+ * I/O completions, which queue behind it on the main thread, are never held up for long.
+ */
+const HASH_CHUNK = 1024 * 1024;
+
 export interface ConvertFileOptions extends ConvertOptions {
   /** Replace an existing output file. */
   force?: boolean;
@@ -92,7 +98,7 @@ export async function convertToSafetensors(
     const hashing =
       options.sourceSha256 !== undefined
         ? Promise.resolve(options.sourceSha256.toLowerCase())
-        : hashSource(source, options.createHash ? options.createHash() : createHash('sha256'));
+        : hashSource(source, options.createHash ? options.createHash() : createHash('sha256'), HASH_CHUNK);
     const [sha] = await Promise.all([hashing, copy]);
     if (position !== plan.totalBytes) {
       throw new ConvertError('convert-io', `wrote ${position} of ${plan.totalBytes} bytes`, source.name);
