@@ -168,23 +168,29 @@ export function tallyCorpus(outcomes: readonly CorpusOutcome[]): CorpusTally {
 
 /** Renders the confusion table printed by `npm run eval`. */
 export function formatCorpusTable(t: CorpusTally): string {
-  const head = ['category', 'caught', 'unscannable', 'suspicious', 'missed', '| benign ok', 'false alarm'];
-  const line = (cells: Array<string | number>) =>
-    cells.map((c, i) => (i === 0 ? String(c).padEnd(40) : String(c).padStart(i === 5 ? 10 : 11))).join(' ');
-  const out = [line(head), '-'.repeat(40 + 6 * 12)];
+  const cols = ['caught', 'unscannable', 'suspicious', 'missed', 'benign ok', 'false alarm'];
+  const width = 12;
+  const line = (name: string, cells: Array<string | number>) =>
+    name.padEnd(36) + cells.map((c, i) => (i === 4 ? ' |' : '') + String(c).padStart(width)).join('');
+  const rule = '-'.repeat(36 + cols.length * width + 2);
   const row = (name: string, c: Record<CorpusOutcome['result'], number>) =>
-    line([name, c.caught, c.unscannable, c.suspicious, c.missed, `| ${c.passed}`, c['false-alarm']]);
+    line(name, [c.caught, c.unscannable, c.suspicious, c.missed, c.passed, c['false-alarm']]);
+  const out = [line('category', cols), rule];
   for (const r of t.rows) out.push(row(r.category, r.counts));
-  out.push('-'.repeat(40 + 6 * 12));
-  out.push(row('total', t.total));
+  out.push(rule, row('total', t.total));
+  out.push(
+    '',
+    'malicious: caught = dangerous; unscannable also fails; suspicious/missed do not fail the policy.',
+  );
   if (t.failures.length) {
-    out.push('', 'FAILURES (malicious not failing the policy, or benign failing it):');
+    out.push('', 'FAILURES (malicious not caught, or benign failing its policy):');
     for (const o of t.failures) out.push(`  ${o.set}/${o.entry.file}: ${o.result} (${o.verdict}) ${o.note}`);
   }
   if (t.unexpected.length) {
-    out.push('', 'verdict differs from manifest "expect":');
-    for (const o of t.unexpected)
-      out.push(`  ${o.set}/${o.entry.file}: expected ${o.entry.expect}, got ${o.verdict}`);
+    out.push('', 'verdict differs from manifest "expect" (pass/fail is right):');
+    for (const o of t.unexpected) {
+      if (o.ok) out.push(`  ${o.set}/${o.entry.file}: expected ${o.entry.expect}, got ${o.verdict}`);
+    }
   }
   return out.join('\n');
 }

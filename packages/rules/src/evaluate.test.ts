@@ -204,6 +204,16 @@ describe('evaluate', () => {
     ).toBe(true);
   });
 
+  it('does not call a FRAME that runs past the end of input tampering: it is unscannable', () => {
+    const b = stateDict()
+      .anomaly('oversized-frame', false)
+      .anomaly('frame-crossing', false)
+      .anomaly('truncated', true);
+    const r = evaluate(fileScan([b.stream()]));
+    expect(r.verdict).toBe('unscannable');
+    expect(r.fails).toBe(true);
+  });
+
   it('is unscannable when the unpickler would fail mid-stream, even if the scanner went on', () => {
     const b = stateDict().anomaly('stack-underflow', false);
     const r = evaluate(fileScan([b.stream()]));

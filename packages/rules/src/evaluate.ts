@@ -453,7 +453,13 @@ function streamFindings(
 
   const seenCodes = new Set<string>();
   for (const a of r.anomalies) {
-    if (a.code === 'frame-crossing') {
+    // A FRAME running past the end of input makes the C unpickler fail at the FRAME itself (it reads the
+    // whole frame first), so the crossing it implies hides nothing; the truncation already fails closed.
+    const pastEnd =
+      a.code === 'frame-crossing' &&
+      r.anomalies.some((x) => x.pickleIndex === a.pickleIndex && x.code === 'oversized-frame') &&
+      r.anomalies.some((x) => x.pickleIndex >= a.pickleIndex && x.code === 'truncated' && x.fatal);
+    if (a.code === 'frame-crossing' && !pastEnd) {
       out.push({
         ruleId: 'BRINE-PKL-009',
         verdict: 'dangerous',
