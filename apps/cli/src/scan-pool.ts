@@ -41,20 +41,35 @@ function collect(outcomes: ReadonlyArray<ScanOutcome | undefined>, interrupted: 
   return { reports, skipped, interrupted: interrupted || missing };
 }
 
-/** Resolves with the work's result, or undefined once the signal aborts: a hung read must not hold up Ctrl-C. */
+/**
+ * After Ctrl-C, scans already running get this long to finish (the abort signal reaches the engine
+ * and HTTP reads, so most end at once, reporting what they saw); anything still running after it is
+ * left out of the report.
+ */
+export const ABORT_GRACE_MS = 1500;
+
+/** Resolves with the work's result, or undefined when the signal aborted and the grace ran out. */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
   if (!signal) return work;
-  if (signal.aborted) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => resolve(undefined), ABORT_GRACE_MS);
+      timer.unref();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const settle = () => {
+      signal.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+    };
     work.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        settle();
         resolve(v);
       },
       (e) => {
-        signal.removeEventListener('abort', onAbort);
+        settle();
         reject(e);
       },
     );
@@ -121,7 +136,7 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
   // no worker is left holding a long tail while the others idle.
   const batchSize = () => Math.max(1, Math.min(64, Math.floor(queue.length / (jobs * 4))));
 
-  const interrupted = await new Promise<boolean>((resolveRun) => {
+  const workersDone = new Promise<boolean>((resolveRun) => {
     const workers = new Set<Worker>();
     let finished = false;
     const finish = (wasInterrupted: boolean) => {
@@ -176,10 +191,23 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
       workers.add(worker);
       feed();
     };
-    for (let i = 0; i < jobs && queue.length > 0; i++) start();
+    // The main thread is one of the `jobs`: it scans from the same queue (below), so one fewer
+    // worker pays the start-up cost of loading the engine.
+    for (let i = 0; i < jobs - 1 && queue.length > 0; i++) start();
     if (workers.size === 0) finish(opts.signal?.aborted === true);
   });
 
+  const mainLanes = runInLanes(
+    () => (opts.signal?.aborted ? undefined : queue.shift()),
+    LANES,
+    async (task) => {
+      const outcome = await untilAborted(scanInput(task.input, opts.settings, opts.signal), opts.signal);
+      if (outcome !== undefined) record(task.index, outcome);
+    },
+  );
+
+  const interrupted = await workersDone;
+  await untilAborted(mainLanes, opts.signal);
   await localWork;
-  return collect(outcomes, interrupted);
+  return collect(outcomes, interrupted || opts.signal?.aborted === true);
 }
