@@ -160,6 +160,9 @@ const rows = [];
   await src.close();
   const r = mem.result;
   if (!r.complete || r.anomalies.length) console.log('dense pickle anomalies:', r.anomalies.slice(0, 3));
+  console.log(
+    `dense: WASM memory ${fmt(r.stats.wasmMemoryBytes / 2 ** 20, 1)} MiB, max stack ${r.stats.maxStackDepth}, memo ${r.stats.memoEntries}`,
+  );
   const mbps = bytes.length / 1e6 / (mem.ms / 1000);
   const py = python(densePath, PY_MIB * 2 ** 20);
   const pyMbps = py ? py.bytes / 1e6 / py.secs : undefined;
@@ -186,6 +189,9 @@ const rows = [];
   const src = await core.openFileSource(blobPath);
   const { ms, cpuMs, result } = await timeScan(src, 1);
   const read = src.bytesRead;
+  console.log(
+    `blobs: WASM memory ${fmt(result.stats.wasmMemoryBytes / 2 ** 20, 1)} MiB, skipped ${fmt(result.stats.bytesSkipped / 2 ** 20)} MiB`,
+  );
   await src.close();
   const size = statSync(blobPath).size;
   const py = python(blobPath, 0);

@@ -136,6 +136,8 @@ export interface ScanStats {
   maxStackDepth: number;
   memoEntries: number;
   protocols: number[];
+  /** Size of the scanner's WASM memory at the end (window, stack, memo, value pool). */
+  wasmMemoryBytes?: number;
 }
 
 /** Opcode trace entry (only with `traceOpcodes`), shaped like `pickletools.genops` output. */

@@ -321,6 +321,7 @@ class WasmPickleScanner implements PickleScanner {
         maxStackDepth: this.w.statMaxDepth(),
         memoEntries: this.w.statMemo(),
         protocols: a.protocols.slice(),
+        wasmMemoryBytes: this.w.memory.buffer.byteLength,
       },
       complete: final && !a.anomalies.some((x) => x.fatal),
     };
