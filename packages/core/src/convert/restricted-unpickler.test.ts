@@ -171,6 +171,12 @@ describe('unpickleRestricted: what torch.save writes', () => {
     ]);
   });
 
+  it('asks for more bytes when a FRAME or BINUNICODE8 length runs past a partial read', () => {
+    const frame = bytes(op.proto(4), op.raw(0x95, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0), op.none(), op.stop());
+    expect(() => unpickleRestricted(frame, { partial: true })).toThrow(NeedMoreBytes);
+    expect(refusal(frame).message).toMatch(/exceeds the pickle/);
+  });
+
   it('asks for more bytes in partial mode instead of failing', () => {
     const whole = stateDictPickle([['w', weight]]);
     expect(() => unpickleRestricted(whole.subarray(0, whole.length - 5), { partial: true })).toThrow(

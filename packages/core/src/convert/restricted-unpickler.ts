@@ -298,7 +298,10 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions =
     need(8);
     const v = view.getBigUint64(pos, true);
     pos += 8;
-    if (v > BigInt(bytes.length)) malformed(`a length of ${v} bytes exceeds the pickle`);
+    if (v > BigInt(bytes.length)) {
+      if (options.partial) throw new NeedMoreBytes();
+      malformed(`a length of ${v} bytes exceeds the pickle`);
+    }
     return Number(v);
   };
   const line = (): string => {

@@ -51,10 +51,17 @@ describe('flattenCheckpoint', () => {
       ['shape', { kind: 'size', dims: [2, 3] }],
       ['pair', { kind: 'tuple', items: [{ kind: 'int', value: 1n }] }],
       ['blob', { kind: 'bytes', value: new Uint8Array(2) }],
+      ['dtype', { kind: 'global', global: { kind: 'dtype', dtype: 'float16', name: 'half' } }],
     ]);
     const flat = flattenCheckpoint(root);
     expect(flat.tensors.map((t) => t.name)).toEqual(['model.layer.weight', 'ema.0']);
-    expect(flat.metadata).toEqual({ 'ema.1': 'x', epoch: '3', shape: 'torch.Size([2, 3])', pair: '(1,)' });
+    expect(flat.metadata).toEqual({
+      'ema.1': 'x',
+      epoch: '3',
+      shape: 'torch.Size([2, 3])',
+      pair: '(1,)',
+      dtype: 'torch.float16',
+    });
     expect(flat.dropped).toEqual([{ name: 'blob', reason: 'bytes (2)' }]);
   });
 

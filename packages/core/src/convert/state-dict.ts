@@ -187,7 +187,9 @@ export function flattenCheckpoint(
         dropped.push({ name, reason: 'a bare storage (not a tensor)' });
         return;
       case 'global':
-        dropped.push({ name, reason: 'a torch type object' });
+        // A dtype kept in a checkpoint (`'dtype': torch.float16`) reads as Python prints it.
+        if (v.global.kind === 'dtype') addMetadata(name, `torch.${v.global.dtype}`);
+        else dropped.push({ name, reason: 'a torch type object' });
         return;
     }
   };
