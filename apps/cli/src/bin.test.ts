@@ -209,6 +209,18 @@ describe('brine CLI', () => {
     expect(text2.stdout.replace(/in [\d.]+ m?s/, '')).toBe(text1.stdout.replace(/in [\d.]+ m?s/, ''));
   });
 
+  it('--all-imports lists safe imports too; colour follows FORCE_COLOR and NO_COLOR', async () => {
+    const torch = join(mixed, 'sub/torch-ok.pt');
+    const plain = await brine(['scan', torch]);
+    const all = await brine(['scan', '--all-imports', torch], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(plain.stdout).not.toContain('_rebuild_tensor_v2');
+    expect(all.stdout).toContain('torch._utils._rebuild_tensor_v2');
+    expect(plain.stdout).not.toContain('\u001b[');
+    expect(all.stdout).toContain('\u001b[');
+    const noColor = await brine(['scan', '--no-color', torch], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(noColor.stdout).not.toContain('\u001b[');
+  });
+
   it('--output writes the report to a file and keeps stdout empty', async () => {
     const out = join(dir, 'report.sarif');
     const run = await brine(['scan', '--format', 'sarif', '--output', out, join(dir, 'evil.pkl')]);
