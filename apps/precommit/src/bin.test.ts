@@ -104,6 +104,15 @@ describe('git commit with the brine hook', () => {
 });
 
 describe('the hook bundle', () => {
+  it('keeps the engine and rules out of the file every commit parses', async () => {
+    const light = await readFile(bundle, 'utf8');
+    const engine = await readFile(join(bundleDir, 'hook-engine.cjs'), 'utf8');
+    // Rule ids live in the rule catalogue: present in the engine file, absent from the light one.
+    expect(engine).toContain('BRINE-IMP-001');
+    expect(light).not.toContain('BRINE-IMP-001');
+    expect(light).toContain('hook-engine.cjs');
+  });
+
   it('is one self-contained file: it runs from a directory with no node_modules', () => {
     const r = spawnSync(process.execPath, [bundle], { cwd: '/', encoding: 'utf8' });
     expect(r.status).toBe(2);
