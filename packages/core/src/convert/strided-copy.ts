@@ -84,6 +84,10 @@ export function copyElements(
   count: number,
   size: number,
 ): void {
+  if (srcStep === size && dstStep === size) {
+    dst.set(src.subarray(srcPos, srcPos + count * size), dstPos);
+    return;
+  }
   const aligned4 =
     size % 4 === 0 &&
     (dst.byteOffset + dstPos) % 4 === 0 &&
