@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,14 @@ describe('expandInputs', () => {
     });
     expect(inputs.map((i) => i.kind)).toEqual(['stdin', 'url', 'missing', 'missing']);
     expect(inputs[2]).toMatchObject({ code: 'not-found' });
+  });
+
+  it('refuses a FIFO instead of blocking on it', async () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const [input] = await expandInputs([fifo], { hub });
+    expect(input).toMatchObject({ kind: 'missing', code: 'not-a-file' });
+    await rm(fifo);
   });
 
   it('reports a malformed hf:// argument instead of failing the run', async () => {

@@ -141,7 +141,17 @@ async function expandOne(
   if (info?.isDirectory()) {
     return walkDirectory(arg, keep);
   }
-  if (info) return [{ kind: 'file', name: arg, path: arg }];
+  if (info?.isFile()) return [{ kind: 'file', name: arg, path: arg }];
+  // Opening a FIFO or a terminal would block until someone writes to it: a hang, not a scan.
+  if (info)
+    return [
+      {
+        kind: 'missing',
+        name: arg,
+        code: 'not-a-file',
+        message: 'not a regular file (FIFO, socket or device); use - for a pipe',
+      },
+    ];
   if (isDynamicPattern(arg)) {
     const found = await glob([arg], {
       dot: false,
