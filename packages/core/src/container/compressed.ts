@@ -22,7 +22,8 @@ import type { Budget, ContainerReader, ReaderContext } from './types.js';
  */
 const STEP = 16 * 1024;
 
-type Decoder = { push(chunk: Uint8Array): void; finish(): void };
+/** A push-style decompressor: output goes to the callback it was made with. */
+export type Decoder = { push(chunk: Uint8Array): void; finish(): void };
 
 function codecReader(
   format: FormatId,
@@ -62,7 +63,7 @@ async function drain(out: ForwardReader): Promise<void> {
   while ((await out.skip(1 << 30)) > 0) {}
 }
 
-async function* decode(
+export async function* decode(
   reader: ForwardReader,
   make: (emit: (chunk: Uint8Array) => void) => Decoder,
   budget: Budget,
@@ -227,7 +228,7 @@ export const bz2Reader = codecReader(
  * Drives unbzip2-stream's synchronous block decoder: it pulls bits through a callback, so a
  * block is only decoded once its whole compressed size (at most ~1 MB) is buffered.
  */
-class Bzip2Decoder implements Decoder {
+export class Bzip2Decoder implements Decoder {
   private queue: Uint8Array[] = [];
   private have = 0;
   private bits: (((n: number | null) => number) & { bytesRead: number }) | undefined;

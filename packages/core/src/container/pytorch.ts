@@ -1,3 +1,4 @@
+import { expectedFormats, extensionOf } from '../engine/names.js';
 import type { FormatId } from '../engine/types.js';
 import { type ForwardReader, sliceSource } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
@@ -108,7 +109,29 @@ async function scanEntries(
     const head = await opened.reader.peek(512);
     const fmt = detectEntry(head, en.uncompressedSize);
     const storedOffset = opened.stored ? en.dataOffset : undefined;
+    if (en.method === 12 || en.method === 14) {
+      // torch's miniz cannot read these; CPython's zipfile (numpy.load) can
+      ctx.note({
+        kind: 'finding',
+        code: 'zip-method-zipfile-only',
+        message: `entry uses compression method ${en.method}, which zipfile reads and torch does not`,
+        entry: label + en.name,
+        offset: en.localHeaderOffset,
+        evidence: { method: en.method },
+      });
+    }
     if (PICKLE_FORMATS.has(fmt)) {
+      const expected = expectedFormats(en.name);
+      if (expected && !expected.includes(fmt)) {
+        ctx.note({
+          kind: 'finding',
+          code: 'name-format-mismatch',
+          message: `entry named .${extensionOf(en.name)} holds a ${fmt}`,
+          entry: label + en.name,
+          offset: en.localHeaderOffset,
+          evidence: { extension: extensionOf(en.name) ?? '', format: fmt, expected: expected.join('|') },
+        });
+      }
       await ctx.scanPickle(opened.reader, label + en.name, role, {
         joblib: true,
         ...(storedOffset === undefined ? {} : { fileOffset: storedOffset }),

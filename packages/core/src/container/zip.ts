@@ -2,7 +2,9 @@ import { Inflate } from 'fflate';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader, sourceReader } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
+import { Bzip2Decoder, type Decoder, decode } from './compressed.js';
 import { crc32 } from './crc32.js';
+import { LzmaAloneDecoder } from './lzma-alone.js';
 import type { Budget, Note } from './types.js';
 
 /**
@@ -455,8 +457,49 @@ function problem(code: string, message: string, offset: number): Note {
   return { kind: 'problem', code, message, offset };
 }
 
-/** Compression methods torch's miniz (stored, deflate) can read. */
-export const isReadableMethod = (method: number) => method === 0 || method === 8;
+/**
+ * Zip's LZMA (method 14) is raw LZMA after a 4-byte version/size prefix and the 5 property
+ * bytes; with flag bit 1 the stream ends with an end marker, otherwise at the entry's size. Our
+ * LZMA-alone decoder gets the header it expects rebuilt in front.
+ */
+function zipLzmaDecoder(en: ZipEntry, emit: (c: Uint8Array) => void): Decoder {
+  const dec = new LzmaAloneDecoder(emit);
+  let prefix: Uint8Array | undefined = new Uint8Array(0);
+  return {
+    push(c) {
+      if (prefix === undefined) return dec.push(c);
+      const all = new Uint8Array(prefix.length + c.length);
+      all.set(prefix);
+      all.set(c, prefix.length);
+      if (all.length < 9) {
+        prefix = all;
+        return;
+      }
+      const header = new Uint8Array(13);
+      header.set(all.subarray(4, 9));
+      const eos = (en.flags & 2) !== 0;
+      let size = en.uncompressedSize;
+      for (let i = 0; i < 8; i++) {
+        header[5 + i] = eos ? 0xff : size % 256;
+        size = Math.floor(size / 256);
+      }
+      prefix = undefined;
+      dec.push(header);
+      dec.push(all.subarray(9));
+    },
+    finish() {
+      if (prefix !== undefined) throw new BrineError('lzma-truncated', 'zip LZMA header cut short');
+      dec.finish();
+    },
+  };
+}
+
+/**
+ * Compression methods brine reads: stored and deflate (all torch's miniz reads), plus bzip2 (12)
+ * and LZMA (14), which CPython's zipfile, and so `numpy.load` on an `.npz`, also reads.
+ */
+export const isReadableMethod = (method: number) =>
+  method === 0 || method === 8 || method === 12 || method === 14;
 
 /**
  * Opens an entry's data for reading front to back. Stored entries read straight from the source;
@@ -477,6 +520,16 @@ export function openZipEntry(
   if (en.method === 0) {
     // Stored data is its own CRC input: the caller computes it from the source when needed.
     return { reader: sourceReader(source, start, start + csize, name), crc: () => undefined, stored: true };
+  }
+  if (en.method === 12 || en.method === 14) {
+    const raw = sourceReader(source, start, start + csize, name);
+    const make =
+      en.method === 12
+        ? (emit: (c: Uint8Array) => void) => new Bzip2Decoder(emit)
+        : (emit: (c: Uint8Array) => void) => zipLzmaDecoder(en, emit);
+    const reader = chunkReader(name, decode(raw, make, budget, name, en.method === 12 ? 'bzip2' : 'lzma'));
+    reader.restart = () => openZipEntry(source, en, budget, name).reader;
+    return { reader, crc: () => undefined, stored: false };
   }
   if (en.method !== 8)
     throw new BrineError('zip-unsupported-method', `compression method ${en.method}`, name);

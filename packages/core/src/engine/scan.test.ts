@@ -245,6 +245,8 @@ describe('zip tricks through the engine', () => {
   it('a pickle named data.txt in a deflated entry is found by content (CVE-2025-1889)', async () => {
     const r = await scanFixture('zip-pickle-as-txt.zip');
     expect(r.streams.map((s) => s.path.at(-1))).toEqual(['model/data.txt']);
+    const m = r.containerFindings.find((f) => f.code === 'name-format-mismatch');
+    expect(m?.path.at(-1)).toBe('model/data.txt');
     expect(r.streams[0]?.fileOffset).toBeUndefined(); // deflated: no stored offset
   });
 
@@ -349,5 +351,17 @@ describe('FRAME readings', () => {
         'torch data.pkl (pickle.loads FRAME reading)',
       ]);
     }
+  });
+});
+
+describe('zip methods only CPython reads', () => {
+  it('bzip2 (12) and LZMA (14) entries are decoded and scanned, with a finding', async () => {
+    const r = await scanFixture('zip-bzip2-lzma-methods.zip');
+    expect(r.problems).toEqual([]);
+    expect(r.streams.map((s) => [s.path.at(-1), s.result.imports.map((i) => i.name)])).toEqual([
+      ['bz2.pkl', ['system']],
+      ['lzma.pkl', ['system']],
+    ]);
+    expect(findings(r).filter((c) => c === 'zip-method-zipfile-only')).toHaveLength(2);
   });
 });
