@@ -114,6 +114,22 @@ describe('runHook', () => {
     expect(absent.out).toContain('ckpt/model.bin');
   });
 
+  it('lets the policy decide about an absent LFS object: a waiver pinned to its oid lets it pass', async () => {
+    repo = await makeRepo();
+    const content = Uint8Array.from([...CLEAN_P2, 0x0a]);
+    await repo.stage('big/model.pt', await lfsStore(repo, content, false));
+    expect((await hook(repo.dir)).exitCode).toBe(2);
+    const waiver = {
+      rule: 'BRINE-SCAN-001',
+      path: 'big/*.pt',
+      sha256: sha(content),
+      reason: 'fetched in CI',
+    };
+    await repo.stage('.brine.json', JSON.stringify({ waivers: [waiver] }));
+    const waived = await hook(repo.dir);
+    expect(waived.exitCode, waived.out).toBe(0);
+  });
+
   it('honours a waiver pinned to the staged content, and drops it once the file changes', async () => {
     repo = await makeRepo();
     await repo.stage('models/legacy.pkl', MALICIOUS_P2);
