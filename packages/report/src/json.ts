@@ -41,6 +41,7 @@ type JsonFinding = Pick<
   | 'path'
   | 'offset'
   | 'length'
+  | 'fileOffset'
   | 'opcode'
   | 'symbol'
   | 'call'
@@ -67,6 +68,7 @@ function jsonFinding(f: Finding): JsonFinding {
   };
   if (f.offset !== undefined) out.offset = f.offset;
   if (f.length !== undefined) out.length = f.length;
+  if (f.fileOffset !== undefined) out.fileOffset = f.fileOffset;
   if (f.opcode !== undefined) out.opcode = f.opcode;
   if (f.symbol !== undefined) out.symbol = f.symbol;
   if (f.call !== undefined) out.call = f.call;
