@@ -4,12 +4,13 @@
 
 const enc = new TextEncoder();
 
+/** Bytes of a string whose characters are all below 256 (pickle opcodes are bytes, not UTF-8). */
+const bytes = (text) => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+
 /** `posix.system('touch /tmp/brine-pwned')`, protocol 2. */
-export const EVIL_PICKLE = new Uint8Array([
-  0x80,
-  2,
-  ...enc.encode('cposix\nsystem\nq\x00X\x16\x00\x00\x00touch /tmp/brine-pwnedq\x01\x85q\x02Rq\x03.'),
-]);
+export const EVIL_PICKLE = bytes(
+  '\x80\x02cposix\nsystem\nq\x00X\x16\x00\x00\x00touch /tmp/brine-pwnedq\x01\x85q\x02Rq\x03.',
+);
 
 /** `{'w': 1}`, protocol 2: data only. */
 export const CLEAN_PICKLE = new Uint8Array([

@@ -172,7 +172,9 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
     const { policyName, format } = readScanQuery(c.req.query(), e);
     const filename = sanitiseName(c.req.query('filename')) ?? '<upload>';
     const type = (c.req.header('content-type') ?? '').toLowerCase();
-    if (type.startsWith('multipart/') || type.startsWith('application/x-www-form-urlencoded')) {
+    // A multipart form wraps the file in boundaries the scanner would misread. A urlencoded type is
+    // what `curl --data-binary` sends by default, with the raw file as the body: accepted.
+    if (type.startsWith('multipart/')) {
       throw new ApiError(
         'unsupported-media-type',
         'send the model file as the raw request body, not as a form',

@@ -124,10 +124,22 @@ describe('Node server: uploads', () => {
     });
     clearInterval(sampler);
     const report = JSON.parse(result.body) as {
-      files: Array<{ verdict: string; size: number; format: string }>;
+      files: Array<{
+        verdict: string;
+        size: number;
+        format: string;
+        problems: unknown[];
+        findings: Array<{ call?: string }>;
+      }>;
     };
     expect(result.status).toBe(200);
-    expect(report.files[0]).toMatchObject({ verdict: 'dangerous', size: model.size, format: 'pytorch-zip' });
+    expect(report.files[0]).toMatchObject({
+      verdict: 'dangerous',
+      size: model.size,
+      format: 'pytorch-zip',
+      problems: [],
+    });
+    expect(report.files[0]?.findings.some((f) => f.call?.includes('touch /tmp/brine-pwned'))).toBe(true);
     const grownMiB = (peak - base) / 1024 ** 2;
     expect(grownMiB, `RSS grew by ${grownMiB.toFixed(0)} MiB`).toBeLessThan(160);
   }, 120_000);

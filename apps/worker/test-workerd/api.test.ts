@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { CLEAN_PICKLE, torchZipStream } from '../scripts/model-stream.mjs';
 import { createApp, ROUTES } from '../src/app.js';
 import { ERROR_STATUS } from '../src/errors.js';
 import wasm from '../src/generated/scanner.wasm';
@@ -88,6 +89,59 @@ describe('worker in workerd: scanning uploads', () => {
     expect(await errorCode(await upload(CLEAN, '?policy=lenient'))).toBe('400 bad-policy');
     expect(await errorCode(await upload(CLEAN, '?format=xml'))).toBe('400 bad-format');
     expect(await errorCode(await upload(CLEAN, '?verbose=1'))).toBe('400 bad-query');
+  });
+});
+
+describe('worker in workerd: streamed uploads', () => {
+  it('scans an upload larger than the buffer as it streams: the pickle after the tensor data is found', async () => {
+    // Buffer 64 KiB, upload 24 MiB: the zip is walked by its local headers inside workerd.
+    const app = createApp({ wasm, limits: { maxBufferedBytes: 64 * 1024 } });
+    const model = torchZipStream({ tensorBytes: 24 * 1024 * 1024, chunk: 64 * 1024 });
+    const chunks = model.chunks();
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value.slice());
+      },
+    });
+    const res = await app.request('/v1/scan?filename=big.pt', {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as {
+      files: Array<{ verdict: string; format: string; size: number; problems: unknown[] }>;
+    };
+    expect(report.files[0]).toMatchObject({
+      verdict: 'dangerous',
+      format: 'pytorch-zip',
+      size: model.size,
+      problems: [],
+    });
+  });
+
+  it('says what it could not check when the directory points into bytes that streamed past', async () => {
+    const app = createApp({ wasm, limits: { maxBufferedBytes: 1024 } });
+    // A clean pickle, so nothing dangerous outranks the verdict `unscannable`.
+    const model = torchZipStream({ tensorBytes: 64 * 1024, pickle: CLEAN_PICKLE });
+    const bytes = new Uint8Array(model.size);
+    let o = 0;
+    for (const c of model.chunks()) {
+      bytes.set(c, o);
+      o += c.length;
+    }
+    // Point the directory's data.pkl entry (the second) into the middle of the tensor bytes.
+    const view = new DataView(bytes.buffer);
+    let cd = bytes.length - 22;
+    cd = view.getUint32(cd + 16, true);
+    const second = cd + 46 + view.getUint16(cd + 28, true) + view.getUint16(cd + 30, true);
+    view.setUint32(second + 42, 4096, true);
+    const res = await app.request('/v1/scan', { method: 'POST', body: bytes });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { report: { files: Array<{ problems: Array<{ code: string }> }> } };
+    expect(body.report.files[0]?.problems.map((p) => p.code)).toContain('zip-stream-unverifiable-entry');
   });
 });
 
