@@ -113,7 +113,9 @@ export type AnomalyCode =
   | 'limit-marks'
   | 'limit-memo'
   | 'limit-opcodes'
-  | 'limit-strings';
+  | 'limit-strings'
+  /** The scanner itself failed (a bug, never expected): the stream was not fully scanned. */
+  | 'scanner-error';
 
 /** Something the unpickler would reject, or where scanners and loaders disagree. Never a crash. */
 export interface PickleAnomaly {

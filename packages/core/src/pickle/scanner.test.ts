@@ -334,3 +334,28 @@ describe('pauses after watched BUILDs (joblib arrays)', () => {
     expect(r.imports.some((i) => i.module === 'os' && i.name === 'system' && i.called)).toBe(true);
   });
 });
+
+describe('a failing scanner is reported, not thrown', () => {
+  it('a WASM trap becomes a fatal scanner-error anomaly and keeps earlier findings', async () => {
+    const s = await createPickleScanner();
+    const first = reduceCall('os', 'system', 'x');
+    expect(s.feed(first.subarray(0, first.length - 1)).state).toBe('more');
+    // simulate a trap inside the WASM module on the next chunk
+    const holder = s as unknown as { w: object };
+    const real = holder.w;
+    holder.w = new Proxy(real, {
+      get: (t, k) =>
+        k === 'push'
+          ? () => {
+              throw new WebAssembly.RuntimeError('memory access out of bounds');
+            }
+          : Reflect.get(t, k),
+    });
+    expect(s.feed(first.subarray(first.length - 1))).toEqual({ state: 'done', consumed: 1 });
+    expect(s.done).toBe(true);
+    const r = s.end();
+    expect(r.imports[0]).toMatchObject({ module: 'os', name: 'system', called: true });
+    expect(r.anomalies.at(-1)).toMatchObject({ code: 'scanner-error', fatal: true });
+    expect(r.complete).toBe(false);
+  });
+});

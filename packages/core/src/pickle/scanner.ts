@@ -136,6 +136,8 @@ class WasmPickleScanner implements PickleScanner {
   private readonly watched: Set<string>;
   private paused = false;
   private finished = false;
+  /** Set when the WASM side trapped or wrote events the decoder rejects: never call it again. */
+  private broken = false;
   private result: ScanResult | undefined;
 
   constructor(
@@ -177,8 +179,33 @@ class WasmPickleScanner implements PickleScanner {
   }
 
   get done(): boolean {
-    return this.finished || this.w.isDone() === 1;
+    return this.finished || this.broken || this.w.isDone() === 1;
   }
+
+  /**
+   * Runs a step of the WASM scanner; a trap or undecodable events (a scanner bug) become a fatal
+   * `scanner-error` anomaly, so a hostile file yields "could not scan", never a crashed caller.
+   */
+  private guard(step: () => FeedStatus, consumed: number): FeedStatus {
+    if (this.broken) return { state: 'done', consumed };
+    try {
+      return step();
+    } catch (e) {
+      if (e instanceof BrineError) throw e;
+      this.broken = true;
+      this.paused = false;
+      this.acc.anomalies.push({
+        code: 'scanner-error',
+        offset: this.lastPosition,
+        pickleIndex: this.acc.currentPickle,
+        message: `internal scanner error, scanning stopped: ${(e as Error).message}`,
+        fatal: true,
+      });
+      return { state: 'done', consumed };
+    }
+  }
+
+  private lastPosition = 0;
 
   skipped(n: number): void {
     if (!(n >= 0) || n > this.w.pendingSkip()) {
@@ -263,7 +290,12 @@ class WasmPickleScanner implements PickleScanner {
   feed(chunk: Uint8Array): FeedStatus {
     if (this.paused) throw new BrineError('scanner-misuse', 'feed() while paused: call resume() first');
     if (this.finished) throw new BrineError('scanner-misuse', 'feed() after end()');
+    return this.guard(() => this.feedInner(chunk), chunk.length);
+  }
+
+  private feedInner(chunk: Uint8Array): FeedStatus {
     if (this.w.isDone() === 1) return { state: 'done', consumed: 0 };
+    this.lastPosition = this.w.position();
     let off = 0;
     while (off < chunk.length) {
       const skip = this.w.pendingSkip();
@@ -286,22 +318,25 @@ class WasmPickleScanner implements PickleScanner {
   }
 
   resume(): FeedStatus {
-    if (!this.paused) return { state: this.w.isDone() === 1 ? 'done' : 'more', consumed: 0 };
+    if (!this.paused) return { state: this.done ? 'done' : 'more', consumed: 0 };
     this.paused = false;
-    return this.status(this.settle(this.w.resume()), 0);
+    return this.guard(() => this.status(this.settle(this.w.resume()), 0), 0);
   }
 
   end(): ScanResult {
     if (this.result) return this.result;
     // at end of input a pause has nothing left to skip or nest: keep going to the end
-    let st = this.paused ? this.settle(this.w.resume()) : ST_NEED;
-    this.paused = false;
-    while (st === ST_PAUSE) st = this.settle(this.w.resume());
-    st = this.settle(this.w.finish());
-    while (st === ST_PAUSE) st = this.settle(this.w.resume());
+    this.guard(() => {
+      let st = this.paused ? this.settle(this.w.resume()) : ST_NEED;
+      this.paused = false;
+      while (st === ST_PAUSE) st = this.settle(this.w.resume());
+      st = this.settle(this.w.finish());
+      while (st === ST_PAUSE) st = this.settle(this.w.resume());
+      return { state: 'done', consumed: 0 };
+    }, 0);
     this.finished = true;
     this.result = this.snapshot(true);
-    releaseScanner(this.w);
+    if (!this.broken) releaseScanner(this.w);
     return this.result;
   }
 
@@ -323,7 +358,7 @@ class WasmPickleScanner implements PickleScanner {
         protocols: a.protocols.slice(),
         wasmMemoryBytes: this.w.memory.buffer.byteLength,
       },
-      complete: final && !a.anomalies.some((x) => x.fatal),
+      complete: final && !this.broken && !a.anomalies.some((x) => x.fatal),
     };
     if (a.trace) result.trace = final ? a.trace : a.trace.slice();
     return result;
