@@ -87,7 +87,14 @@ export function artifactLocation(
   repoRoot: string | undefined,
   cwd: string | undefined,
 ): { uri: string; uriBaseId?: string } {
-  if (SCHEME.test(file)) return { uri: file };
+  if (SCHEME.test(file)) {
+    // URIs must be percent-encoded (a Hub file name may hold spaces); URL does exactly that.
+    try {
+      return { uri: new URL(file).href };
+    } catch {
+      return { uri: encodeURI(file) };
+    }
+  }
   if (file === '<stdin>' || file === '-') return { uri: 'stdin' };
   const slashed = file.replace(/\\/g, '/');
   const isAbs = (p: string) => p.startsWith('/') || /^[A-Za-z]:\//.test(p);
