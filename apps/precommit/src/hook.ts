@@ -64,7 +64,7 @@ export async function runHook(options: HookOptions): Promise<HookResult> {
   try {
     const repo = await repoInfo(options.cwd);
     const listed = options.files
-      ? (await listIndexEntries(repo.root, options.files)).entries
+      ? (await listIndexEntries(repo.root, options.files, options.cwd)).entries
       : await listStagedChanges(repo.root);
     if (listed.length === 0) return { exitCode: 0, scanned: [] };
 

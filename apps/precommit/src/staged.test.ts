@@ -53,4 +53,16 @@ describe('listIndexEntries', () => {
     expect(entries.map((e) => e.path)).toEqual(['README.md']);
     expect(missing).toEqual(['new.pkl', 'weird[1].pkl']);
   });
+
+  it('takes paths relative to a subdirectory and returns them relative to the root', async () => {
+    repo = await makeRepo();
+    await repo.stage('models/a.pkl', 'x');
+    const { entries, missing } = await listIndexEntries(
+      repo.dir,
+      ['a.pkl', 'nope.pkl'],
+      `${repo.dir}/models`,
+    );
+    expect(entries.map((e) => e.path)).toEqual(['models/a.pkl']);
+    expect(missing).toEqual(['nope.pkl']);
+  });
 });

@@ -1,3 +1,4 @@
+import { relative, resolve, sep } from 'node:path';
 import { runGit } from './git.js';
 
 /** A file as it sits in the index: what `git commit` is about to record. */
@@ -42,15 +43,17 @@ export async function listStagedChanges(root: string): Promise<StagedEntry[]> {
 
 /**
  * Index entries for the given paths (as pre-commit passes them, including `--all-files` runs where
- * nothing is staged: the index still holds every tracked file). Untracked paths are not in the
- * index and are returned in `missing`.
+ * nothing is staged: the index still holds every tracked file). Paths are relative to `cwd` (the
+ * repository root for hooks; a subdirectory when someone runs `brine hook run x.pkl` there); the
+ * entries carry root-relative paths. Paths not in the index are returned in `missing`.
  */
 export async function listIndexEntries(
   root: string,
   paths: string[],
+  cwd: string = root,
 ): Promise<{ entries: StagedEntry[]; missing: string[] }> {
   if (paths.length === 0) return { entries: [], missing: [] };
-  const { stdout } = await runGit(['ls-files', '--stage', '-z', '--', ...paths], { cwd: root });
+  const { stdout } = await runGit(['ls-files', '--stage', '-z', '--full-name', '--', ...paths], { cwd });
   // Records: "<mode> <oid> <stage>\t<path>\0"
   const entries: StagedEntry[] = [];
   const seen = new Set<string>();
@@ -64,6 +67,6 @@ export async function listIndexEntries(
     if (!mode || !oid || stage !== '0' || !REGULAR.has(mode)) continue;
     entries.push({ path, mode, oid });
   }
-  const missing = paths.filter((p) => !seen.has(p.replace(/^\.\//, '')));
+  const missing = paths.filter((p) => !seen.has(relative(root, resolve(cwd, p)).split(sep).join('/')));
   return { entries, missing };
 }
