@@ -124,7 +124,10 @@ describe('artifactLocation', () => {
       uriBaseId: '%SRCROOT%',
     });
     expect(artifactLocation('https://h.test/a b.pt', '/repo', undefined)).toEqual({
-      uri: 'https://h.test/a b.pt',
+      uri: 'https://h.test/a%20b.pt',
+    });
+    expect(artifactLocation('hf://acme/net@main/sub dir/m.pkl', undefined, undefined)).toEqual({
+      uri: 'hf://acme/net@main/sub%20dir/m.pkl',
     });
     expect(artifactLocation('<stdin>', '/repo', undefined)).toEqual({ uri: 'stdin' });
   });
