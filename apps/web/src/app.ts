@@ -15,6 +15,7 @@ interface Entry {
   id: number;
   file: File;
   name: string;
+  policy: PolicyName;
   card: HTMLElement;
   report?: FileReport;
 }
@@ -28,7 +29,18 @@ const downloadJson = required<HTMLButtonElement>('download-json');
 const downloadSarif = required<HTMLButtonElement>('download-sarif');
 const clearButton = required<HTMLButtonElement>('clear');
 
+/**
+ * A scan that neither reads a byte nor finishes for this long is stopped: the worker is replaced
+ * and the file reported unscannable, so one stuck file never holds up the rest (or looks clean).
+ * `?stall-ms=` overrides it (tests, very slow machines).
+ */
+const STALL_MS = Number(new URLSearchParams(location.search).get('stall-ms')) || 30_000;
+
 const entries = new Map<number, Entry>();
+/** Files waiting for the worker, in the order they were given. One is scanned at a time. */
+const queue: Entry[] = [];
+let current: Entry | undefined;
+let watchdog: ReturnType<typeof setTimeout> | undefined;
 let nextId = 1;
 let workerReady = false;
 let workerFailed: string | undefined;
@@ -38,20 +50,17 @@ let startedAt: string | undefined;
 let startedMs = 0;
 let lastPolicy: PolicyName = 'default';
 
-const worker = new Worker(new URL('scan-worker.js', document.baseURI), { type: 'module' });
+let worker = startWorker();
 
-function fail(message: string): void {
-  workerFailed = message;
-  status.textContent = `brine cannot scan in this browser: ${message}`;
-  status.classList.add('error');
-  for (const entry of entries.values()) {
-    if (!entry.report) finish(entry, unscannable(entry, 'scanner-unavailable', message));
-  }
+function startWorker(): Worker {
+  workerReady = false;
+  const w = new Worker(new URL('scan-worker.js', document.baseURI), { type: 'module' });
+  w.addEventListener('error', (e) => fail(e.message || 'the scan worker did not start'));
+  w.addEventListener('message', (e: MessageEvent<WorkerMessage>) => onMessage(e.data));
+  return w;
 }
 
-worker.addEventListener('error', (e) => fail(e.message || 'the scan worker did not start'));
-worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
-  const msg = e.data;
+function onMessage(msg: WorkerMessage): void {
   switch (msg.type) {
     case 'ready':
       workerReady = true;
@@ -63,20 +72,78 @@ worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
       fail(msg.message);
       break;
     case 'progress': {
-      const entry = entries.get(msg.id);
-      const text = entry?.card.querySelector('.progress-text');
-      if (entry && text) {
-        text.textContent = `Reading… ${formatBytes(msg.bytesRead)} read of ${formatBytes(entry.file.size)} (tensor data is skipped, not read)`;
+      if (msg.id !== current?.id) break;
+      arm();
+      const text = current.card.querySelector('.progress-text');
+      if (text) {
+        text.textContent = `Reading… ${formatBytes(msg.bytesRead)} read of ${formatBytes(current.file.size)} (tensor data is skipped, not read)`;
       }
       break;
     }
     case 'done': {
-      const entry = entries.get(msg.id);
-      if (entry) finish(entry, msg.report);
+      if (msg.id !== current?.id) break;
+      const entry = current;
+      current = undefined;
+      clearTimeout(watchdog);
+      finish(entry, msg.report);
+      pump();
       break;
     }
   }
-});
+}
+
+/** Sends the next waiting file to the worker, unless one is being scanned. */
+function pump(): void {
+  if (current || workerFailed) return;
+  const next = queue.shift();
+  if (!next) return;
+  current = next;
+  const req: ScanRequest = {
+    type: 'scan',
+    id: next.id,
+    file: next.file,
+    name: next.name,
+    policy: next.policy,
+  };
+  worker.postMessage(req);
+  arm();
+  updateStatus();
+}
+
+function arm(): void {
+  clearTimeout(watchdog);
+  watchdog = setTimeout(stalled, STALL_MS);
+}
+
+function stalled(): void {
+  const entry = current;
+  current = undefined;
+  // Terminating is the only way to stop a scan stuck in a loop or waiting on a promise that never settles.
+  worker.terminate();
+  worker = startWorker();
+  if (entry) {
+    finish(
+      entry,
+      unscannable(
+        entry,
+        'scan-stalled',
+        `the scan made no progress for ${Math.round(STALL_MS / 1000)} s and was stopped, so this file could not be checked`,
+      ),
+    );
+  }
+  pump();
+}
+
+function fail(message: string): void {
+  workerFailed = message;
+  clearTimeout(watchdog);
+  for (const entry of [...(current ? [current] : []), ...queue.splice(0)]) {
+    finish(entry, unscannable(entry, 'scanner-unavailable', message));
+  }
+  current = undefined;
+  status.textContent = `brine cannot scan in this browser: ${message}`;
+  status.classList.add('error');
+}
 
 function unscannable(entry: Entry, code: string, message: string): FileReport {
   return {
@@ -110,12 +177,11 @@ function updateStatus(): void {
   downloadJson.disabled = !hasResults;
   downloadSarif.disabled = !hasResults;
   clearButton.disabled = all.length === 0 || done.length < all.length;
-  if (!workerReady) {
-    status.textContent = 'Loading the scanner…';
-  } else if (all.length === 0) {
-    status.textContent = 'Ready. Drop files or choose them; they stay on this device.';
+  if (all.length === 0) {
+    status.textContent = workerReady
+      ? 'Ready. Drop files or choose them; they stay on this device.'
+      : 'Loading the scanner…';
   } else if (done.length < all.length) {
-    const current = all.find((e) => !e.report);
     status.textContent = `Scanning ${done.length + 1} of ${all.length}: ${current?.name ?? ''}`;
     const text = current?.card.querySelector('.progress-text');
     if (text?.textContent?.startsWith('Waiting')) text.textContent = 'Reading…';
@@ -142,16 +208,13 @@ function addFiles(files: Array<{ file: File; name: string }>): void {
   for (const { file, name } of files) {
     const id = nextId++;
     const card = renderPending(name, file.size, `file-${id}`);
-    const entry: Entry = { id, file, name, card };
+    const entry: Entry = { id, file, name, policy, card };
     entries.set(id, entry);
     results.append(h('li', null, card));
-    if (workerFailed) {
-      finish(entry, unscannable(entry, 'scanner-unavailable', workerFailed));
-      continue;
-    }
-    const req: ScanRequest = { type: 'scan', id, file, name, policy };
-    worker.postMessage(req);
+    if (workerFailed) finish(entry, unscannable(entry, 'scanner-unavailable', workerFailed));
+    else queue.push(entry);
   }
+  pump();
   updateStatus();
 }
 

@@ -5,7 +5,7 @@
  * request ever carries a byte of the scanned files.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +14,8 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import { getRule } from '@brine/rules';
+import { bufferSource, scan } from '@brine/core';
+import { builtinPolicies, evaluate, getRule } from '@brine/rules';
 import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -157,12 +158,19 @@ afterAll(async () => {
   await rm(profile, { recursive: true, force: true });
 });
 
-async function openPage(): Promise<Page> {
+async function openPage(query = ''): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${srv.origin}/`);
+  await page.goto(`${srv.origin}/${query}`);
   await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Ready/);
   return page;
+}
+
+const HUNG = 'no result (the scan never ended)';
+
+/** A comparable line per file: verdict and the sorted rule ids of its findings. */
+function summary(verdict: string, rules: string[]): string {
+  return `${verdict}: ${[...rules].sort().join(' ')}`;
 }
 
 function file(name: string, data: Buffer) {
@@ -350,6 +358,32 @@ describe('the brine page', () => {
     await page.close();
   });
 
+  it('stops a scan that makes no progress, reports that file unscannable and goes on with the next', async () => {
+    let release = () => {};
+    const promise = new Promise<void>((r) => {
+      release = r;
+    });
+    srv.holdWasm = { promise, release };
+    const page = await context.newPage();
+    try {
+      // The scanner never arrives: the first file's scan is stuck, as a hung decoder would be.
+      await page.goto(`${srv.origin}/?stall-ms=1500`);
+      await page.locator('#file-input').setInputFiles([file('stuck.pt', CLEAN_CHECKPOINT)]);
+      await waitForReports(page, 1);
+      const stuck = card(page, 'stuck.pt');
+      expect(await stuck.getAttribute('data-verdict')).toBe('unscannable');
+      expect(await stuck.locator('.problems').textContent()).toMatch(/scan-stalled.*no progress for 2 s/);
+    } finally {
+      srv.holdWasm = undefined;
+      release();
+    }
+    // A fresh worker takes over: the next file is scanned normally.
+    await page.locator('#file-input').setInputFiles([file('next.pkl', MALICIOUS_PICKLE)]);
+    await waitForReports(page, 2);
+    expect(await card(page, 'next.pkl').getAttribute('data-verdict')).toBe('dangerous');
+    await page.close();
+  });
+
   it('reads only the directory and the pickle of a large checkpoint', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'brine-web-big-'));
     try {
@@ -368,6 +402,48 @@ describe('the brine page', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('gives the same verdicts and findings as the Node engine for every container fixture', async () => {
+    const dir = join(repoRoot, 'fixtures/containers');
+    const names = readdirSync(dir).filter((n) => !n.endsWith('.json'));
+    expect(names.length).toBeGreaterThan(20);
+    const expected = new Map<string, string>();
+    for (const name of names) {
+      // A scan that never ends is recorded as such, so the comparison below names the file.
+      const fileScan = await Promise.race([
+        scan(bufferSource(name, new Uint8Array(readFileSync(join(dir, name))))),
+        new Promise<undefined>((r) => setTimeout(r, 3_000)),
+      ]);
+      const report = fileScan && evaluate(fileScan, builtinPolicies.default);
+      expected.set(
+        name,
+        report
+          ? summary(
+              report.verdict,
+              report.findings.map((f) => f.ruleId),
+            )
+          : HUNG,
+      );
+    }
+    // A stuck scan is cut after 3 s of no progress (the page's watchdog) instead of 30 s.
+    const page = await openPage('?stall-ms=3000');
+    await page.locator('#file-input').setInputFiles(names.map((n) => join(dir, n)));
+    // Files still pending after a while are compared as hung, rather than the test just timing out.
+    await expect
+      .poll(() => page.locator('article.report.pending').count(), { timeout: 15_000 })
+      .toBe(0)
+      .catch(() => {});
+    const seen = await page.locator('article.report').evaluateAll((cards) =>
+      cards.map((c) => ({
+        name: c.querySelector('h3')?.textContent ?? '',
+        verdict: c.getAttribute('data-verdict'),
+        rules: [...c.querySelectorAll('.finding')].map((f) => f.getAttribute('data-rule') ?? ''),
+      })),
+    );
+    const actual = new Map(seen.map((c) => [c.name, c.verdict ? summary(c.verdict, c.rules) : HUNG]));
+    expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
+    await page.close();
   });
 
   it('works offline once loaded', async () => {
