@@ -88,6 +88,49 @@ def sklearn_estimators():
     return pairs
 
 
+def sklearn_pickled_globals():
+    """Globals that real sklearn pickles reference: fit each estimator on tiny data, pickle it at
+    protocol 2 (every import is a GLOBAL opcode) and list the GLOBAL arguments with pickletools.genops,
+    which only parses the bytes. Restricted to sklearn/numpy/scipy modules so that nothing from a
+    dangerous stdlib module can slip into the known tier this way."""
+    import pickle
+    import pickletools
+
+    import numpy as np
+    from sklearn.utils import all_estimators
+
+    X = np.random.RandomState(0).rand(24, 3)
+    y = np.array([0, 1, 2] * 8)
+    pairs = set()
+    for _name, cls in all_estimators():
+        try:
+            est = cls()
+        except Exception:
+            continue
+        for target in (y, None):
+            try:
+                est.fit(X, target) if target is not None else est.fit(X)
+                break
+            except Exception:
+                continue
+        try:
+            data = pickle.dumps(est, protocol=2)
+        except Exception:
+            continue
+        for op, arg, _pos in pickletools.genops(data):
+            if op.name == "GLOBAL":
+                module, name = arg.split(" ", 1)
+                top = module.split(".")[0]
+                if top not in ("sklearn", "numpy", "scipy"):
+                    continue
+                if module.startswith(("numpy.f2py", "numpy.testing", "numpy.distutils", "numpy.lib.npyio", "numpy.lib._npyio_impl")):
+                    continue
+                if name == "FunctionTransformer" or name.startswith(("load", "read_", "fetch_")):
+                    continue
+                pairs.add((module, name))
+    return pairs
+
+
 def numpy_dtype_classes():
     import numpy
 
@@ -111,6 +154,7 @@ def main():
         "torchNnModules": nn_module_classes(),
         "torchOptimizers": torch_optimizers(),
         "sklearnEstimators": sklearn_estimators(),
+        "sklearnPickledGlobals": sklearn_pickled_globals(),
         "numpyScalarTypes": numpy_dtype_classes(),
     }
     import numpy, sklearn, torch

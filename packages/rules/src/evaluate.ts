@@ -237,6 +237,12 @@ function isTorchModulePid(pid: EvidenceValue): boolean {
   return tag?.kind === 'str' && tag.value === 'module' && cls?.kind === 'global';
 }
 
+function isModulePidRef(v: EvidenceValue, r: ScanResult): boolean {
+  if (v.kind !== 'persid') return false;
+  const p = r.persistentIds[v.persidIndex];
+  return p !== undefined && isTorchModulePid(p.pid);
+}
+
 function hasLiteralPayload(args: EvidenceValue[]): EvidenceValue | undefined {
   for (const a of args) {
     if (a.kind === 'bytes' || a.kind === 'str') return a;
@@ -400,6 +406,8 @@ function streamFindings(
         opcode: c.opcode,
         message: `${c.opcode} applies a literal ${t.kind} as a callable`,
       });
+    } else if (t.kind === 'persid' && isModulePidRef(t, r)) {
+      // Legacy torch.save: the class of an nn.Module comes back from persistent_load (its import is classified).
     } else if (t.kind === 'call' || t.kind === 'ext' || t.kind === 'persid') {
       out.push({
         ruleId: 'BRINE-PKL-006',

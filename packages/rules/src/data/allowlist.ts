@@ -1,4 +1,10 @@
-import { numpyScalarTypes, sklearnEstimators, torchNnModules, torchOptimizers } from './framework-classes.js';
+import {
+  numpyScalarTypes,
+  sklearnEstimators,
+  sklearnPickledGlobals,
+  torchNnModules,
+  torchOptimizers,
+} from './framework-classes.js';
 
 /**
  * Allowlists, as exact (module, name) pairs: one line per module, `module name name ...`.
@@ -100,6 +106,18 @@ export const KNOWN_TEXT = `
   sklearn.ensemble._hist_gradient_boosting.binning _BinMapper
   sklearn.ensemble._hist_gradient_boosting.predictor TreePredictor
   sklearn.preprocessing._label LabelEncoder LabelBinarizer MultiLabelBinarizer
+  sklearn._loss._loss CyHalfSquaredError CyHalfBinomialLoss CyHalfMultinomialLoss CyHalfPoissonLoss CyHalfGammaLoss CyHalfTweedieLoss CyHalfTweedieLossIdentity CyAbsoluteError CyPinballLoss CyHuberLoss CyExponentialLoss __pyx_unpickle_CyHalfSquaredError __pyx_unpickle_CyHalfBinomialLoss __pyx_unpickle_CyHalfMultinomialLoss __pyx_unpickle_CyHalfPoissonLoss __pyx_unpickle_CyHalfGammaLoss __pyx_unpickle_CyHalfTweedieLoss __pyx_unpickle_CyHalfTweedieLossIdentity __pyx_unpickle_CyAbsoluteError __pyx_unpickle_CyPinballLoss __pyx_unpickle_CyHuberLoss __pyx_unpickle_CyExponentialLoss
+  sklearn.linear_model._sgd_fast Hinge Log ModifiedHuber SquaredHinge SquaredLoss Huber EpsilonInsensitive SquaredEpsilonInsensitive
+  sklearn.ensemble._gb_losses LeastSquaresError LeastAbsoluteError HuberLossFunction QuantileLossFunction BinomialDeviance MultinomialDeviance ExponentialLoss
+  sklearn.neighbors._kd_tree newObj
+  sklearn.neighbors._ball_tree newObj
+  sklearn.metrics._dist_metrics newObj EuclideanDistance SEuclideanDistance ManhattanDistance ChebyshevDistance MinkowskiDistance MahalanobisDistance HammingDistance CanberraDistance BrayCurtisDistance JaccardDistance HaversineDistance
+  sklearn.neural_network._stochastic_optimizers AdamOptimizer SGDOptimizer
+  sklearn.gaussian_process.kernels RBF Matern RationalQuadratic ExpSineSquared DotProduct WhiteKernel ConstantKernel Sum Product Exponentiation PairwiseKernel CompoundKernel Hyperparameter
+  sklearn.feature_selection._univariate_selection f_classif f_regression chi2 r_regression f_oneway
+  sklearn.feature_selection._mutual_info mutual_info_classif mutual_info_regression
+  numpy mean median sum amax amin max min std var average nanmean nanmedian nansum nanmax nanmin prod percentile quantile
+  torch.nn.functional relu gelu silu mish sigmoid tanh softmax log_softmax leaky_relu elu selu celu hardswish hardsigmoid hardtanh relu6 softplus softsign glu logsigmoid tanhshrink
   lightgbm.sklearn LGBMClassifier LGBMRegressor LGBMRanker
   lightgbm.basic Booster
   xgboost.sklearn XGBClassifier XGBRegressor XGBRanker XGBRFClassifier XGBRFRegressor
@@ -149,5 +167,6 @@ export const KNOWN_GENERATED: ReadonlyArray<Record<string, readonly string[]>> =
   torchNnModules,
   torchOptimizers,
   sklearnEstimators,
+  sklearnPickledGlobals,
   numpyScalarTypes,
 ];

@@ -105,8 +105,6 @@ export const DANGEROUS_FAMILIES: Record<string, string> = {
     keras.layers Lambda
     tensorflow.keras.layers Lambda
     keras.src.layers Lambda
-    sklearn.preprocessing FunctionTransformer
-    sklearn.preprocessing._function_transformer FunctionTransformer
     sklearn.utils._testing *
     tensorflow *
     transformers.dynamic_module_utils *
