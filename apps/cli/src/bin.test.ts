@@ -294,8 +294,15 @@ describe('brine CLI over HTTP', () => {
     ]);
     expect(doc.skipped.map((s: { file: string }) => s.file)).toEqual(['hf://acme/net@main/README.md']);
     expect(server.bytesServed() - before).toBeLessThan(bigSize / 50);
-    const viaEnv = await brine(['scan', '--quiet', 'hf://acme/net'], { env: { HF_ENDPOINT: server.url } });
+    const viaEnv = await brine(['scan', '--format', 'sarif', 'hf://acme/net'], {
+      env: { HF_ENDPOINT: server.url },
+    });
     expect(viaEnv.code).toBe(1);
+    const log = JSON.parse(viaEnv.stdout);
+    expect(sarifErrors(log)).toEqual([]);
+    expect(log.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toBe(
+      'hf://acme/net@main/pytorch_model.bin',
+    );
   });
 
   it('Ctrl-C stops the scan and prints a partial summary', async () => {
