@@ -327,6 +327,8 @@ describe('brine CLI over HTTP', () => {
     while (!server.requests.some((r) => r.startsWith('GET /files/slow.pkl')) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    // The local files started with the download; give them a moment to finish before Ctrl-C.
+    await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(2);
