@@ -22,6 +22,7 @@ describe('classifyImport', () => {
       ['numpy', 'dtype'],
       ['numpy.dtypes', 'Float32DType'],
       ['numpy.random._pickle', '__randomstate_ctor'],
+      ['numpy.random.bit_generator', '__pyx_unpickle_SeedSequence'],
       ['joblib.numpy_pickle', 'NumpyArrayWrapper'],
     ]) {
       expect([m, n, tier(m as string, n as string)]).toEqual([m, n, 'safe']);
@@ -47,6 +48,9 @@ describe('classifyImport', () => {
       ['copyreg', '_reconstructor'],
       ['copy_reg', '_reconstructor'],
       ['re', '_compile'],
+      ['torch.nn.functional', 'relu'],
+      ['numpy', 'mean'],
+      ['sklearn.neighbors._kd_tree', 'newObj'],
     ]) {
       expect([m, n, tier(m as string, n as string)]).toEqual([m, n, 'known']);
     }

@@ -51,7 +51,7 @@ export const SAFE_TEXT = `
   numpy.random._pcg64 PCG64 PCG64DXSM
   numpy.random._philox Philox
   numpy.random._sfc64 SFC64
-  numpy.random.bit_generator SeedSequence
+  numpy.random.bit_generator SeedSequence __pyx_unpickle_SeedSequence
   numpy.dtypes BoolDType Int8DType UInt8DType Int16DType UInt16DType Int32DType UInt32DType Int64DType UInt64DType ByteDType UByteDType ShortDType UShortDType IntDType UIntDType LongDType ULongDType LongLongDType ULongLongDType Float16DType Float32DType Float64DType LongDoubleDType Complex64DType Complex128DType CLongDoubleDType ObjectDType BytesDType StrDType VoidDType DateTime64DType TimeDelta64DType StringDType
   joblib.numpy_pickle NumpyArrayWrapper NDArrayWrapper ZNDArrayWrapper
   joblib.numpy_pickle_compat NDArrayWrapper ZNDArrayWrapper
