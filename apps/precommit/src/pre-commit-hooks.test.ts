@@ -16,7 +16,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 let base = '';
 let hookRepo = '';
-let target: TempRepo | undefined;
+let rev = '';
+const targets: TempRepo[] = [];
 let env: NodeJS.ProcessEnv = {};
 
 const run = (cmd: string, args: string[], cwd: string) => {
@@ -48,34 +49,53 @@ beforeAll(async () => {
   } = rootPkg as Record<string, unknown>;
   await writeFile(join(hookRepo, 'package.json'), JSON.stringify(installable));
   await copyFile(join(ROOT, '.pre-commit-hooks.yaml'), join(hookRepo, '.pre-commit-hooks.yaml'));
-  target = await makeRepo();
-  env = { ...target.env, PRE_COMMIT_HOME: join(base, 'pre-commit-home'), PRE_COMMIT_COLOR: 'never' };
+  env = {
+    ...process.env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    PRE_COMMIT_HOME: join(base, 'pre-commit-home'),
+    PRE_COMMIT_COLOR: 'never',
+  };
   const git = (...args: string[]) => {
-    const r = run('git', args, hookRepo);
+    const r = run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], hookRepo);
     if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.out}`);
     return r.out.trim();
   };
   git('init', '-q', '-b', 'main');
   git('add', '.');
   git('commit', '-q', '-m', 'hook repo');
-  const rev = git('rev-parse', 'HEAD');
-  await target.stage(
-    '.pre-commit-config.yaml',
-    `repos:\n  - repo: ${hookRepo}\n    rev: ${rev}\n    hooks:\n      - id: brine\n`,
-  );
-  target.git('commit', '-q', '-m', 'pre-commit config', '--no-verify');
-  const installed = run('pre-commit', ['install'], target.dir);
-  if (installed.code !== 0) throw new Error(`pre-commit install failed: ${installed.out}`);
+  rev = git('rev-parse', 'HEAD');
 }, 180_000);
 
+/** A repository whose .pre-commit-config.yaml uses hook `id` from the hook repository, installed. */
+async function userRepo(id: string): Promise<TempRepo> {
+  const t = await makeRepo();
+  env = { ...t.env, PRE_COMMIT_HOME: env.PRE_COMMIT_HOME, PRE_COMMIT_COLOR: 'never' };
+  await t.stage(
+    '.pre-commit-config.yaml',
+    `repos:\n  - repo: ${hookRepo}\n    rev: ${rev}\n    hooks:\n      - id: ${id}\n`,
+  );
+  t.git('commit', '-q', '-m', 'pre-commit config', '--no-verify');
+  const installed = run('pre-commit', ['install'], t.dir);
+  if (installed.code !== 0) throw new Error(`pre-commit install failed: ${installed.out}`);
+  return t;
+}
+
 afterAll(async () => {
-  await target?.cleanup();
+  for (const t of targets) await t.cleanup();
   if (base) await rm(base, { recursive: true, force: true });
 });
 
-describe('.pre-commit-hooks.yaml through the pre-commit framework', () => {
+// id brine: language node (pre-commit installs this repository as an npm package, with the system
+// Node); id brine-script: language script (the committed bundle run in place).
+describe.each(['brine', 'brine-script'])('.pre-commit-hooks.yaml hook %s through pre-commit', (id) => {
+  let t: TempRepo;
+  beforeAll(async () => {
+    t = await userRepo(id);
+    targets.push(t);
+  }, 180_000);
+
   it('blocks a commit staging a malicious pickle, whatever its extension', async () => {
-    const t = target as TempRepo;
     await t.stage('notes/readme.txt', MALICIOUS_P0);
     const r = run('git', ['commit', '-m', 'sneaky'], t.dir);
     expect(r.code, r.out).toBe(1);
@@ -86,14 +106,15 @@ describe('.pre-commit-hooks.yaml through the pre-commit framework', () => {
   }, 180_000);
 
   it('lets a commit with a clean model through', async () => {
-    const t = target as TempRepo;
     await t.stage('models/weights.pkl', CLEAN_P2);
     const r = run('git', ['commit', '-m', 'weights'], t.dir);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/brine.*Passed/);
     expect(t.git('cat-file', '-e', 'HEAD:models/weights.pkl').code).toBe(0);
   }, 180_000);
+});
 
+describe('the committed hook entry', () => {
   it('uses the bundle committed at the path the root package.json names', async () => {
     const rootPkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
@@ -103,6 +124,8 @@ describe('.pre-commit-hooks.yaml through the pre-commit framework', () => {
     const s = await stat(join(ROOT, rel));
     expect(s.mode & 0o111).not.toBe(0);
     expect((await readFile(join(ROOT, rel), 'utf8')).startsWith('#!/usr/bin/env node')).toBe(true);
+    // The script hook runs the same file in place.
+    expect(await readFile(join(ROOT, '.pre-commit-hooks.yaml'), 'utf8')).toContain(`entry: ${rel}\n`);
     // Not ignored: a plain clone must carry it.
     expect(run('git', ['check-ignore', '-q', rel], ROOT).code).toBe(1);
   });
