@@ -139,3 +139,70 @@ function storageSizes(r: ScanResult): Map<string, number> | undefined {
   }
   return sizes;
 }
+
+/**
+ * Members `storages` and `tensors` of PyTorch 0.1.x's tar layout mix pickles and raw bytes:
+ * `storages` is a count, then per storage an args pickle `(key, location, StorageClass)` followed
+ * by an 8-byte element count and the raw elements, then a pickle of storage views; `tensors` is a
+ * count, then per tensor an args pickle followed by ndim (4 bytes, 4 skipped), sizes, strides and
+ * an offset (8 bytes each). Every pickle is scanned; the raw parts are skipped by their sizes.
+ */
+export async function readLegacyTarMember(
+  name: 'storages' | 'tensors',
+  reader: ForwardReader,
+  ctx: ReaderContext,
+) {
+  const one = async (role: string) => {
+    const at = reader.position;
+    const { scan } = await ctx.scanPickle(reader, name, role, { maxPickles: 1 });
+    if (!scan.result.complete) {
+      ctx.note({
+        kind: 'problem',
+        code: 'legacy-torch-incomplete',
+        message: `legacy tar member ${name}: a pickle is broken; the rest of the member was not scanned`,
+        entry: name,
+        offset: at,
+      });
+      return undefined;
+    }
+    return scan.result;
+  };
+  const u64 = (b: Uint8Array, o: number) => {
+    let n = 0;
+    for (let i = 7; i >= 0; i--) n = n * 256 + (b[o + i] as number);
+    return n;
+  };
+  if (!(await one(`torch 0.1 ${name} count`))) return;
+  while ((await reader.peek(1)).length > 0) {
+    const r = await one(`torch 0.1 ${name} record`);
+    if (!r) return;
+    if (name === 'storages') {
+      const cls = r.imports.map((i) => STORAGE_ELEMENT_SIZE[i.name]).find((s) => s !== undefined);
+      if (cls === undefined) continue; // the storage-views pickle that ends the member
+      const head = await reader.read(8);
+      const bytes = u64(head, 0) * cls;
+      if (head.length < 8 || !Number.isSafeInteger(bytes) || (await reader.skip(bytes)) < bytes) {
+        ctx.note({
+          kind: 'finding',
+          code: 'legacy-torch-truncated',
+          message: 'storage data cut short',
+          entry: name,
+        });
+        return;
+      }
+    } else {
+      const head = await reader.read(8);
+      const ndim = head.length === 8 ? new DataView(head.buffer, head.byteOffset).getInt32(0, true) : -1;
+      const want = 16 * ndim + 8;
+      if (ndim < 0 || ndim > 64 || (await reader.skip(want)) < want) {
+        ctx.note({
+          kind: 'finding',
+          code: 'legacy-torch-truncated',
+          message: 'tensor record cut short',
+          entry: name,
+        });
+        return;
+      }
+    }
+  }
+}

@@ -1,4 +1,6 @@
 import { type ForwardReader, limitReader } from '../source/stream.js';
+import { readLegacyTarMember } from './legacy-torch.js';
+import { isPickleStart } from './pickle.js';
 import type { ContainerReader, ReaderContext } from './types.js';
 
 /**
@@ -107,7 +109,11 @@ async function readTar(reader: ForwardReader, ctx: ReaderContext): Promise<void>
     if (type === '0' || type === '\0' || type === '7') {
       names.push(name);
       const member = limitReader(reader, size, name);
-      await ctx.nestedStream(member, name, { role: 'tar member' });
+      if ((name === 'storages' || name === 'tensors') && isPickleStart(await member.peek(256))) {
+        await readLegacyTarMember(name, member, ctx);
+      } else {
+        await ctx.nestedStream(member, name, { role: 'tar member' });
+      }
       await member.skip(size); // whatever the member's reader left unread
       if (member.position < size) {
         ctx.note({

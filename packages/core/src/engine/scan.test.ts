@@ -112,11 +112,24 @@ describe('formats and streams', () => {
     expect(imports(r)).toEqual(expect.arrayContaining(['builtins.eval', 'posix.system']));
   });
 
-  it('old tar layout is recognised and its pickle members scanned', async () => {
+  it('old tar layout: every pickle of every member scanned, raw storage and tensor bytes skipped', async () => {
+    const ok = await scanFixture('torch-legacy-tar.pt');
+    expect(ok.format).toBe('legacy-torch-tar');
+    expect(ok.problems).toEqual([]);
+    expect(ok.containerFindings).toEqual([]);
+    for (const s of ok.streams) expect(s.result.anomalies).toEqual([]);
+    expect(ok.streams.filter((s) => s.path.at(-1) === 'storages').map((s) => s.role)).toEqual([
+      'torch 0.1 storages count',
+      'torch 0.1 storages record',
+      'torch 0.1 storages record',
+    ]);
     const r = await scanFixture('torch-legacy-tar-evil.pt');
     expect(r.format).toBe('legacy-torch-tar');
-    const evil = r.streams.find((s) => s.path.at(-1) === 'pickle');
-    expect(evil?.result.imports.map((i) => i.name)).toContain('system');
+    const hits = r.streams
+      .filter((s) => s.result.imports.some((i) => i.name === 'system'))
+      .map((s) => s.path.at(-1));
+    // the payload after the raw storage bytes is reached, as is the one in the pickle member
+    expect(hits).toEqual(['storages', 'pickle']);
   });
 
   it('joblib: array bytes are skipped, so the payload after them is seen with no anomaly', async () => {
