@@ -1,5 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The report package's own schema validators (JSON report schema, official SARIF 2.1.0 schema).
+import { jsonReportErrors, sarifErrors } from '../../../packages/report/src/test-support/schemas.js';
 import { CLEAN_PICKLE, EVIL_PICKLE, rangeReader, torchZipStream } from '../scripts/model-stream.mjs';
 import { type NodeServer, startServer } from './node.js';
 import { bytesFile, startTestServer, type TestServer } from './test-support/http-server.js';
@@ -22,6 +24,7 @@ beforeAll(async () => {
       return { file: { size: remoteClean.size, read: rangeReader(remoteClean) } };
     if (path === '/models/no-range.pt') return { file: bytesFile(EVIL_PICKLE), ignoreRange: true };
     if (path === '/redirect/to-private') return { redirect: 'https://10.1.2.3/model.pt' };
+    if (path === '/models/hung.pt') return { stall: true };
     if (path === '/redirect/to-model') return { redirect: '/models/big.pt' };
     // A small Hugging Face Hub: the listing API and resolve URLs that redirect to a "CDN" path.
     if (path === '/api/models/acme/tiny/revision/main') {
@@ -145,6 +148,21 @@ describe('Node server: uploads', () => {
   }, 120_000);
 });
 
+describe('Node server: report formats', () => {
+  it('answers uploads and remote scans with reports valid against the JSON report and SARIF 2.1.0 schemas', async () => {
+    const json = await (
+      await fetch(`${api.url}/v1/scan?filename=m.pkl`, { method: 'POST', headers, body: EVIL_PICKLE })
+    ).json();
+    expect(jsonReportErrors(json)).toEqual([]);
+    const sarif = await (
+      await fetch(`${api.url}/v1/scan?format=sarif`, { method: 'POST', headers, body: EVIL_PICKLE })
+    ).json();
+    expect(sarifErrors(sarif)).toEqual([]);
+    const { json: hub } = await scanUrl({ hf: 'acme/tiny' });
+    expect(jsonReportErrors(hub)).toEqual([]);
+  });
+});
+
 describe('Node server: remote scans with Range reads', () => {
   it('scans a 64 MiB checkpoint by fetching only its directory and pickle', async () => {
     const before = remote.requests.length;
@@ -175,7 +193,12 @@ describe('Node server: remote scans with Range reads', () => {
     const paths = remote.requests.slice(before).map((r) => r.path);
     expect(paths).toContain('/api/models/acme/tiny/revision/main');
     expect(paths).toContain('/cdn/acme-tiny.bin');
-    expect(remote.bytesSent('/cdn/acme-tiny.bin')).toBeLessThan(512 * 1024);
+    const cdnBytes = remote.requests
+      .slice(before)
+      .filter((r) => r.path === '/cdn/acme-tiny.bin')
+      .reduce((n, r) => n + r.bytesSent, 0);
+    expect(cdnBytes).toBeGreaterThan(0);
+    expect(cdnBytes).toBeLessThan(512 * 1024);
   });
 
   it('answers 415 for a repository with no model file in it', async () => {
@@ -196,6 +219,28 @@ describe('Node server: remote scans with Range reads', () => {
     for (const r of remote.requests.slice(before)) {
       expect(r.headers.authorization).toBeUndefined();
       expect(r.headers.cookie).toBeUndefined();
+    }
+  });
+});
+
+describe('Node server: time budget', () => {
+  it('ends a scan of a remote server that never answers with 504', async () => {
+    const hasty = await startServer({
+      port: 0,
+      deps: { urlPolicy: { allowHosts: [], trustedHosts: ['127.0.0.1'] }, limits: { timeBudgetMs: 300 } },
+    });
+    try {
+      const started = Date.now();
+      const res = await fetch(`${hasty.url}/v1/scan-url`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `${remote.url}/models/hung.pt` }),
+      });
+      expect(res.status).toBe(504);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('time-budget-exceeded');
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await hasty.close();
     }
   });
 });

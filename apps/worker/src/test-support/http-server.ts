@@ -26,6 +26,8 @@ export interface TestServer {
 
 export type Route =
   | { file: ServedFile; ignoreRange?: boolean }
+  /** Accepts the request and never answers (a hung upstream). */
+  | { stall: true }
   | { redirect: string; status?: number }
   | { json: unknown; status?: number };
 
@@ -54,6 +56,7 @@ export async function startTestServer(routes: (path: string) => Route | undefine
     };
     const route = routes(path);
     if (!route) return send(404, { 'content-type': 'text/plain' }, new TextEncoder().encode('no'));
+    if ('stall' in route) return;
     if ('redirect' in route) return send(route.status ?? 302, { location: route.redirect });
     if ('json' in route) {
       return send(
