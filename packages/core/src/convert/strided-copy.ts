@@ -313,6 +313,29 @@ export async function* copyStrided(
       return 0;
     };
 
+    // Runs are copied in groups of rows, a tile of elements at a time: a transpose writes every
+    // element to a different output row, and tiling keeps those writes within a few cache lines.
+    const TILE_ROWS = 64;
+    const TILE_ELEMS = 256;
+    const group: Array<{ buf: Uint8Array; at: number; dst: number }> = [];
+    const flushGroup = () => {
+      for (let e0 = 0; e0 < inner.size; e0 += TILE_ELEMS) {
+        const n = Math.min(TILE_ELEMS, inner.size - e0);
+        for (const g of group) {
+          copyElements(
+            out,
+            (g.dst + e0 * inner.out) * s,
+            inner.out * s,
+            g.buf,
+            g.at + e0 * inner.src * s,
+            inner.src * s,
+            n,
+            s,
+          );
+        }
+      }
+      group.length = 0;
+    };
     const idx: number[] = new Array(outer.length).fill(0);
     const total = outer.reduce((m, dim) => m * dim.size, 1);
     for (let r = 0; r < total; r++) {
@@ -325,7 +348,8 @@ export async function* copyStrided(
       }
       if (runBytes <= windowBytes) {
         const at = await fetch(src * s, runBytes);
-        copyElements(out, dst * s, inner.out * s, winBuf, at, inner.src * s, inner.size, s);
+        group.push({ buf: winBuf, at, dst });
+        if (group.length === TILE_ROWS) flushGroup();
       } else {
         // Elements of the run are further apart than the window: fetch each on its own.
         for (let e = 0; e < inner.size; e++) {
@@ -339,6 +363,7 @@ export async function* copyStrided(
         idx[j] = 0;
       }
     }
+    flushGroup();
     return out;
   };
 
