@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -73,6 +74,20 @@ describe('runHook', () => {
     expect(clean.exitCode).toBe(0);
     expect(clean.scanned.sort()).toEqual(['weights-p0.pkl', 'weights.pkl']);
     expect(clean.out.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('scans blobs too large for memory from a temporary copy, and finds a zip behind leading data', async () => {
+    repo = await makeRepo();
+    await repo.stage('big/evil.pkl', MALICIOUS_P2);
+    const zipped = readFileSync(new URL('../../../fixtures/containers/zip-data-before.zip', import.meta.url));
+    await repo.stage('big/archive.dat', zipped);
+    // Tiny limits stand in for a multi-GB checkpoint: every blob takes the large-blob path.
+    const r = await hook(repo.dir, {
+      blobOptions: { headBytes: 4096, memoryLimit: 16, streamThreshold: 16 },
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.scanned.sort()).toEqual(['big/archive.dat', 'big/evil.pkl']);
+    expect(r.run?.files.every((f) => f.fails)).toBe(true);
   });
 
   it('chooses files by content: a protocol-0 pickle named notes.txt is caught', async () => {
