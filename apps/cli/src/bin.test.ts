@@ -227,6 +227,9 @@ describe('brine CLI', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(sarifErrors(JSON.parse(await readFile(out, 'utf8')))).toEqual([]);
+    const bad = await brine(['scan', '--output', join(dir, 'no/such/dir/r.json'), join(dir, 'evil.pkl')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--output');
   });
 
   it('--max-file-size reports a larger file as unscannable instead of scanning it', async () => {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { ENGINE_VERSION } from '@brine/core';
 import { exitCodeFor, isReportFormat, REPORT_FORMATS, type RunReport, renderReport } from '@brine/report';
@@ -112,6 +112,15 @@ async function scanCommand(paths: string[], flags: ScanFlags, io: CliIo): Promis
   if (paths.filter((p) => p === '-').length > 1)
     throw new UsageError('standard input (-) can be scanned only once');
   const policy = await choosePolicy(flags.policy, flags.failOn);
+  // Opened before scanning, so a bad --output path fails in a second, not after an hour of scanning.
+  let outFile: FileHandle | undefined;
+  if (flags.output !== undefined) {
+    try {
+      outFile = await open(flags.output, 'w');
+    } catch (e) {
+      throw new UsageError(`--output ${flags.output}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const settings: ScanSettings = { policy, ...(maxFileSize !== undefined ? { maxFileSize } : {}) };
 
   const endpoint = flags.hfEndpoint ?? io.env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT;
@@ -186,11 +195,11 @@ async function scanCommand(paths: string[], flags: ScanFlags, io: CliIo): Promis
     repoRoot: io.cwd,
     cwd: io.cwd,
   });
-  if (flags.output !== undefined) {
+  if (outFile) {
     try {
-      await writeFile(flags.output, text);
-    } catch (e) {
-      throw new UsageError(`--output ${flags.output}: ${e instanceof Error ? e.message : String(e)}`);
+      await outFile.writeFile(text);
+    } finally {
+      await outFile.close();
     }
   } else {
     await writeAll(io.stdout, text);
