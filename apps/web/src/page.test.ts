@@ -18,6 +18,8 @@ import { bufferSource, scan } from '@brine/core';
 import { builtinPolicies, evaluate, getRule } from '@brine/rules';
 import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startServer as startWorkerServer } from '../../worker/src/node.js';
+import { webAssets } from '../../worker/src/web-assets.js';
 
 const webRoot = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(webRoot, '../..');
@@ -122,6 +124,8 @@ let srv: StaticServer;
 let context: BrowserContext;
 const browserRequests: Array<{ url: string; method: string; body: Buffer | null }> = [];
 const pageErrors: string[] = [];
+/** The only origins the browser may reach: the test's static server and, in one test, the worker. */
+const origins: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -140,9 +144,10 @@ beforeAll(async () => {
     viewport: { width: 1280, height: 900 },
   });
   // Anything that is not our own server would be a leak: refuse it and remember it.
+  origins.push(srv.origin);
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(srv.origin)) return route.continue();
+    if (origins.some((o) => url.startsWith(`${o}/`))) return route.continue();
     return route.abort('blockedbyclient');
   });
   context.on('request', (req: Request) => {
@@ -470,6 +475,27 @@ describe('the brine page', () => {
     await page.close();
   });
 
+  it("is served by the worker's Node server at /, next to its API", async () => {
+    const assets = await webAssets(outdir);
+    if (!assets) throw new Error('expected the built page');
+    const worker = await startWorkerServer({ port: 0, assets });
+    const page = await context.newPage();
+    try {
+      // Same origin as the API: the page works there, and the API still answers JSON.
+      origins.push(worker.url);
+      await page.goto(`${worker.url}/`);
+      await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Ready/);
+      await page.locator('#file-input').setInputFiles([file('evil.pkl', MALICIOUS_PICKLE)]);
+      await waitForReports(page, 1);
+      expect(await card(page, 'evil.pkl').getAttribute('data-verdict')).toBe('dangerous');
+      const health = await page.evaluate(async () => (await fetch('/healthz')).json());
+      expect(health.status).toBe('ok');
+    } finally {
+      await page.close();
+      await worker.close();
+    }
+  });
+
   it('never sends the scanned bytes anywhere', () => {
     // Runs last: covers every request of every test above.
     expect(srv.requests.length).toBeGreaterThan(0);
@@ -478,9 +504,7 @@ describe('the brine page', () => {
       expect(r.body.length).toBe(0);
     }
     for (const r of browserRequests) {
-      expect(r.url.startsWith(srv.origin) || r.url.startsWith('blob:') || r.url.startsWith('data:')).toBe(
-        true,
-      );
+      expect(origins.some((o) => r.url.startsWith(`${o}/`)) || /^(blob|data):/.test(r.url)).toBe(true);
       expect(r.method).toBe('GET');
       expect(r.body).toBeNull();
       expect(decodeURIComponent(r.url)).not.toContain('brine-pwned');
