@@ -30,7 +30,8 @@
 //   SEQ   sub=container kind, +4 stored count u16, +8.. up to 14 child refs
 //   INT64 +8 i64 · FLOAT +8 f64 · GLOBAL aux=import index · CALL aux=call index
 //   EXT   aux=code · PERSID aux=persistent-id index · OPAQUE sub=reason
-// Refs 1..15 are constants (None, True, False, opaque reasons) and are never collected.
+// Refs 1..15 are constants (None, True, False, opaque reasons) and are never collected; refs
+// with the top bit set are small ints carried in the ref itself (no record).
 //
 // Frames: by default the scanner follows the C unpickler reading from a file object without
 // peek() (io.BytesIO, which torch.load uses): FRAME makes the unpickler read exactly the frame
@@ -161,7 +162,10 @@ const REF_NONE: u32 = 1;
 const REF_TRUE: u32 = 2;
 const REF_FALSE: u32 = 3;
 const REF_OPAQUE: u32 = 4; // + reason
+const REF_IMM: u32 = 12; // stand-in record for immediate ints
 const FIRST_DYNAMIC: u32 = 16;
+// Refs with the top bit set are small ints (31-bit two's complement) held in the ref itself.
+const IMM: u32 = 0x80000000;
 
 const HASH_SLOTS: u32 = 65536;
 const HASH_MAX_USED: u32 = 32768;
@@ -415,6 +419,8 @@ export function init(
   setConst(REF_TRUE, K_BOOL, 1);
   setConst(REF_FALSE, K_BOOL, 0);
   for (let r: u32 = 0; r < 8; r++) setConst(REF_OPAQUE + r, K_OPAQUE, <u8>r);
+  setConst(REF_IMM, K_INT64, 0);
+  store<i64>(rec(REF_IMM), 0, 8);
   startPickle(0);
   return 0;
 }
@@ -633,6 +639,11 @@ function anomaly(code: u8, at: f64, fatal: bool, d1: f64, d2: f64): void {
 
 /** Writes the evidence encoding of a value (depth-bounded). */
 function emitValue(ref: u32, depth: i32): void {
+  if (ref >= IMM) {
+    e8(V_INT64);
+    ei64(<i64>((<i32>(ref << 1)) >> 1));
+    return;
+  }
   const a = rec(ref);
   const kind = load<u8>(a);
   if (kind == K_NONE) {
@@ -721,8 +732,9 @@ function traceHead(op: u32, at: i64, tag: u8): void {
 // value pool and garbage collection
 // ============================================================================================
 
+/** Record address of a ref; immediate ints read as a zero INT64 stand-in (never written). */
 @inline function rec(ref: u32): usize {
-  return POOL + (<usize>ref << 6);
+  return POOL + (<usize>(ref >= IMM ? REF_IMM : ref) << 6);
 }
 
 @inline function poolAvail(): u32 {
@@ -764,6 +776,7 @@ function reserve(): bool {
 }
 
 @inline function markPush(ref: u32, top: u32): u32 {
+  if (ref >= IMM) return top;
   const a = rec(ref);
   const f = load<u8>(a, 1);
   if ((f & 1) == 0 && ref >= FIRST_DYNAMIC) {
@@ -857,6 +870,8 @@ function newStr(enc: u8, idx: i64, len: i64): u32 {
 }
 
 function newInt(v: i64): u32 {
+  // most ints in a data pickle are small: carry them in the ref itself, no record, no GC work
+  if (v >= -0x40000000 && v < 0x40000000) return IMM | (<u32>v & 0x7fffffff);
   const ref = alloc(K_INT64, 0);
   store<i64>(rec(ref), v, 8);
   return ref;

@@ -32,6 +32,12 @@ describe('literals as evidence', () => {
     ]);
   });
 
+  it('ints at the edges of the in-ref range stay exact', async () => {
+    const edges = [0x3fffffff, 0x40000000, -0x40000000, -0x40000001, -0x80000000, 0x7fffffff, 0, -1];
+    const args = await argsOf(op.MARK, ...edges.map((v) => op.BININT(v >>> 0)), op.TUPLE);
+    expect(args).toEqual(edges.map((v) => ({ kind: 'int', value: String(v) })));
+  });
+
   it('protocol-0 text: INT booleans, LONG with L, FLOAT, STRING escapes, UNICODE escapes', async () => {
     const r = await scanPickle(
       bytes("cx\nf\n(I01\nI00\nI-42\nL123456789012345678901L\nF-1.25\nS'a\\'b\\x41\\n'\nVcaf\\u00e9\ntR."),
@@ -328,8 +334,8 @@ describe('limits end the scan with an anomaly', () => {
   });
 
   it('live values (memo keeps everything alive)', async () => {
-    const body = Array.from({ length: 3000 }, (_, i) => [...op.BININT(i), ...op.LONG_BINPUT(i), op.POP]);
-    const r = await scanPickle(bytes(op.PROTO(2), ...body.flat(), op.NONE, op.STOP), {
+    const body = Array.from({ length: 3000 }, (_, i) => [...op.SBU(`s${i}`), ...op.LONG_BINPUT(i), op.POP]);
+    const r = await scanPickle(bytes(op.PROTO(4), ...body.flat(), op.NONE, op.STOP), {
       limits: { maxValues: 1000 },
     });
     expect(r.anomalies).toMatchObject([{ code: 'limit-memo', fatal: true }]);
