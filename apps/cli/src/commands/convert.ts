@@ -78,10 +78,18 @@ async function convertCommand(
     return 2;
   }
   let gateReport: FileReport | undefined;
+  // First Ctrl-C: stop and remove the temporary file. Second: leave at once.
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  io.signals.on('SIGINT', onSigint);
   try {
     const result = await convertToSafetensors(source, output, {
       force: flags.force === true,
       brineVersion: CLI_VERSION,
+      signal: abort.signal,
       gate: scanGate(input, (r) => {
         gateReport = r;
       }),
@@ -114,6 +122,7 @@ async function convertCommand(
     await writeAll(io.stderr, `brine: not converted, nothing written: ${e.message}\n`);
     return exitCodeForRefusal(e, gateReport);
   } finally {
+    io.signals.off('SIGINT', onSigint);
     await source.close().catch(() => {});
   }
 }

@@ -58,6 +58,29 @@ describe('convertToSafetensors (file)', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('stops when aborted and leaves nothing behind', async () => {
+    const out = join(dir, 'model.safetensors');
+    const input = await openFileSource(`${fixtures}views.pt`);
+    const abort = new AbortController();
+    const slow = {
+      ...input,
+      name: input.name,
+      size: input.size,
+      bytesRead: 0,
+      close: () => input.close(),
+      read: async (o: number, n: number) => {
+        // Abort as soon as the temporary file exists, mid-copy.
+        if (readdirSync(dir).length > 0) abort.abort();
+        return input.read(o, n);
+      },
+    };
+    const err = await convertToSafetensors(slow, out, { signal: abort.signal }).catch((e: unknown) => e);
+    await input.close();
+    expect(abort.signal.aborted).toBe(true);
+    expect((err as ConvertError).message).toMatch(/interrupted/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('removes the temporary file when writing fails midway', async () => {
     const out = join(dir, 'model.safetensors');
     const input = await openFileSource(`${fixtures}dtypes.pt`);

@@ -27,6 +27,12 @@ export interface ConvertFileOptions extends ConvertOptions {
   force?: boolean;
   /** fsync the output before renaming it into place. */
   fsync?: boolean;
+  /** Stops the conversion (Ctrl-C): the temporary file is removed and nothing is placed. */
+  signal?: AbortSignal;
+}
+
+function checkAbort(signal: AbortSignal | undefined, file: string): void {
+  if (signal?.aborted) throw new ConvertError('convert-io', 'interrupted; nothing written', file);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -71,6 +77,7 @@ export async function convertToSafetensors(
     );
   }
   const prepared = await prepareConversion(source, options);
+  checkAbort(options.signal, source.name);
   const { plan } = prepared;
   const tmp = join(
     dirname(outPath),
@@ -85,6 +92,7 @@ export async function convertToSafetensors(
     let position = plan.headerBytes;
     const copy = (async () => {
       for await (const chunk of readAhead(prepared.data())) {
+        checkAbort(options.signal, source.name);
         let done = 0;
         while (done < chunk.length) {
           const { bytesWritten } = await out.write(chunk, done, chunk.length - done, position + done);
@@ -100,6 +108,7 @@ export async function convertToSafetensors(
         ? Promise.resolve(options.sourceSha256.toLowerCase())
         : hashSource(source, options.createHash ? options.createHash() : createHash('sha256'), HASH_CHUNK);
     const [sha] = await Promise.all([hashing, copy]);
+    checkAbort(options.signal, source.name);
     if (position !== plan.totalBytes) {
       throw new ConvertError('convert-io', `wrote ${position} of ${plan.totalBytes} bytes`, source.name);
     }
