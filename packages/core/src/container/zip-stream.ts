@@ -1,8 +1,12 @@
 import { Inflate } from 'fflate';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
+import { Bzip2Decoder, decode } from './compressed.js';
 import { crc32 } from './crc32.js';
+import { detectFormat } from './registry.js';
+import { analyzeTorchScript } from './torchscript.js';
 import type { Note, ReaderContext } from './types.js';
+import { zipLzmaDecoder } from './zip.js';
 
 /**
  * Reads a zip archive front to back, as it arrives over the network, when there is no random access
@@ -85,7 +89,7 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
   let zip64: { entries: number; cdSize: number; cdOffset: number } | undefined;
   let firstCentralAt: number | undefined;
   let garbageReported = false;
-  let torchPrefix: string | undefined;
+  const archive: ArchiveFacts = { names: [], codeEntries: [] };
 
   const fail = (code: string, message: string, offset: number) =>
     note({ kind: 'problem', code, message, offset });
@@ -131,13 +135,12 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
         await reader.skip(Number.POSITIVE_INFINITY);
         return { entries: local.size, directoryEntries: central.length, verified: false };
       }
-      const entry = await readLocalEntry(reader, ctx, at);
+      const entry = await readLocalEntry(reader, ctx, at, archive);
       if (!entry) {
         fail('zip-stream-truncated', 'the stream ends inside a local header', at);
         return { entries: local.size, directoryEntries: central.length, verified: false };
       }
       local.set(at, entry.record);
-      torchPrefix ??= /^([^/]+)\/data\.pkl$/.exec(entry.record.name)?.[1];
       if (!entry.ok) return { entries: local.size, directoryEntries: central.length, verified: false };
       continue;
     }
@@ -235,7 +238,7 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
     }
   }
 
-  if (torchPrefix !== undefined) ctx.setFormat('pytorch-zip');
+  settleFormat(archive, ctx);
   return crossCheck({ local, central, eocd, zip64, eocdSeen, firstCentralAt, note, ctx });
 }
 
@@ -244,6 +247,7 @@ async function readLocalEntry(
   reader: ForwardReader,
   ctx: ReaderContext,
   at: number,
+  archive: ArchiveFacts,
 ): Promise<{ record: StreamedEntry; ok: boolean } | undefined> {
   const fixed = await reader.read(30);
   if (fixed.length < 30) return undefined;
@@ -288,6 +292,24 @@ async function readLocalEntry(
     content = crcReader(inflateReader(compressed, ctx, name), watch, () => {
       fullyRead = false;
     });
+  } else if (record.method === 12 || record.method === 14) {
+    // bzip2 and LZMA: torch cannot read them, CPython's zipfile (numpy.load of an .npz) can.
+    const make =
+      record.method === 12
+        ? (emit: (c: Uint8Array) => void) => new Bzip2Decoder(emit)
+        : (emit: (c: Uint8Array) => void) => zipLzmaDecoder(record, emit);
+    const label = record.method === 12 ? 'bzip2' : 'lzma';
+    content = crcReader(chunkReader(name, decode(compressed, make, ctx.budget, name, label)), watch, () => {
+      fullyRead = false;
+    });
+    ctx.note({
+      kind: 'finding',
+      code: 'zip-method-zipfile-only',
+      message: `entry uses compression method ${record.method}, which zipfile reads and torch does not`,
+      offset: at,
+      entry: name,
+      evidence: { method: record.method },
+    });
   } else {
     ctx.note({
       kind: 'problem',
@@ -299,9 +321,38 @@ async function readLocalEntry(
     fullyRead = false;
   }
 
-  if (content) {
+  if (archive.names.length === 0 && name.includes('/')) archive.prefix = name.slice(0, name.indexOf('/'));
+  archive.names.push(name);
+  const prefix = archive.prefix;
+  // Pickles under code/ (`*.debug_pkl`) are scanned like any pickle; the rest is source text.
+  const isCode =
+    content !== undefined &&
+    prefix !== undefined &&
+    name.startsWith(`${prefix}/code/`) &&
+    !name.endsWith('.pkl') &&
+    !PICKLE_FORMATS.has(detectFormat(await content.peek(512), record.uncompressedSize));
+  if (content && isCode) {
+    // TorchScript source that torch.jit.load compiles and runs: analysed as text, as the
+    // random-access reader does, rather than sniffed for a container format.
+    archive.codeEntries.push(name);
     try {
-      await ctx.nestedStream(content, name, isTorchDataPickle(name) ? { role: 'torch data.pkl' } : undefined);
+      const text = await content.read(MAX_CODE_BYTES);
+      for (const n of analyzeTorchScript(name, new TextDecoder().decode(text))) ctx.note(n);
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e;
+      ctx.note({
+        kind: 'problem',
+        code: e instanceof BrineError ? e.code : 'zip-entry-unreadable',
+        message: `entry "${name}": ${e instanceof Error ? e.message : String(e)}`,
+        offset: at,
+        entry: name,
+      });
+      fullyRead = false;
+    }
+    if ((await content.peek(1)).length > 0) fullyRead = false;
+  } else if (content) {
+    try {
+      await ctx.nestedStream(content, name, { role: roleOf(name, prefix) });
     } catch (e) {
       if (ctx.signal?.aborted) throw e;
       ctx.note({
@@ -361,7 +412,44 @@ async function readLocalEntry(
   return { record, ok: true };
 }
 
-const isTorchDataPickle = (name: string) => /^[^/]+\/data\.pkl$/.test(name);
+const PICKLE_FORMATS: ReadonlySet<string> = new Set(['pickle', 'legacy-torch', 'joblib']);
+
+/** Bytes of a TorchScript `code/` entry read for analysis (as the random-access reader does). */
+const MAX_CODE_BYTES = 4 * 1024 * 1024;
+
+/** What the stream has shown of the archive's layout so far (torch's folder, code entries). */
+interface ArchiveFacts {
+  /** Folder of the first entry: torch reads `<prefix>/data.pkl`. */
+  prefix?: string;
+  names: string[];
+  codeEntries: string[];
+}
+
+/** Roles as the random-access reader names them; the archive's kind is not known until its end. */
+function roleOf(name: string, prefix: string | undefined): string {
+  if (prefix !== undefined && name === `${prefix}/data.pkl`) return 'torch data.pkl';
+  if (prefix !== undefined && name === `${prefix}/constants.pkl`) return 'torchscript constants.pkl';
+  if (name.endsWith('.npy')) return 'npz member';
+  return 'zip entry';
+}
+
+/** Decides the archive's kind once every entry has passed, as `pytorch.ts` does from the directory. */
+function settleFormat(archive: ArchiveFacts, ctx: ReaderContext): void {
+  const { prefix, names } = archive;
+  const has = (n: string) => names.includes(n);
+  if (prefix !== undefined && has(`${prefix}/data.pkl`)) {
+    const script = has(`${prefix}/constants.pkl`) || archive.codeEntries.length > 0;
+    ctx.setFormat(script ? 'torchscript' : 'pytorch-zip');
+    if (script && archive.codeEntries.length) {
+      ctx.note({
+        kind: 'finding',
+        code: 'torchscript-code',
+        message: `TorchScript archive carries ${archive.codeEntries.length} code entries that torch.jit.load compiles and runs`,
+        evidence: { entries: archive.codeEntries.slice(0, 20).join(', '), count: archive.codeEntries.length },
+      });
+    }
+  } else if (names.length > 0 && names.every((n) => n.endsWith('.npy'))) ctx.setFormat('npz');
+}
 
 /** ZIP64 extra field: only the fields whose 32-bit value is saturated are present, in this order. */
 function applyZip64(

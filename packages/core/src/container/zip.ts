@@ -462,7 +462,10 @@ function problem(code: string, message: string, offset: number): Note {
  * bytes; with flag bit 1 the stream ends with an end marker, otherwise at the entry's size. Our
  * LZMA-alone decoder gets the header it expects rebuilt in front.
  */
-function zipLzmaDecoder(en: ZipEntry, emit: (c: Uint8Array) => void): Decoder {
+export function zipLzmaDecoder(
+  en: Pick<ZipEntry, 'flags' | 'uncompressedSize'>,
+  emit: (c: Uint8Array) => void,
+): Decoder {
   const dec = new LzmaAloneDecoder(emit);
   let prefix: Uint8Array | undefined = new Uint8Array(0);
   return {
@@ -491,6 +494,8 @@ function zipLzmaDecoder(en: ZipEntry, emit: (c: Uint8Array) => void): Decoder {
       if (prefix !== undefined) throw new BrineError('lzma-truncated', 'zip LZMA header cut short');
       dec.finish();
     },
+    more: () => dec.more(),
+    end: () => dec.end(),
   };
 }
 
