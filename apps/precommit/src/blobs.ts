@@ -112,7 +112,8 @@ class BlobSink {
       this.keepLast(all);
       return;
     }
-    this.hash = createHash('sha256');
+    // A 'tail' maybe is hashed only if its tail makes it a keeper (most blobs of a commit are not).
+    if (this.decided === 'keep') this.hash = createHash('sha256');
     if (this.size <= this.options.memoryLimit) this.memParts = [];
     else {
       this.filePath = await this.spillPath();
@@ -155,6 +156,7 @@ class BlobSink {
       if (!this.keepTail?.(bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)), this.size, this.entry)) {
         return { entry: this.entry, size: this.size, head };
       }
+      this.hash = createHash('sha256').update(bytes);
     }
     if (this.decided === 'skip' || !this.hash) return { entry: this.entry, size: this.size, head };
     await this.fd?.close();
