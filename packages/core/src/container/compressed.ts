@@ -20,7 +20,8 @@ import type { Budget, ContainerReader, ReaderContext } from './types.js';
  * without its Node stream wrapper); xz with xz-decompress (xz-embedded compiled to WASM, web
  * streams); LZMA-alone and LZ4 frames with our own decoders (no npm reader streams them).
  */
-const STEP = 16 * 1024;
+/** Compressed bytes fed per step: deflate expands at most ~1000:1, so a step yields at most ~8 MB. */
+const STEP = 8 * 1024;
 
 /** A push-style decompressor: output goes to the callback it was made with. */
 export type Decoder = { push(chunk: Uint8Array): void; finish(): void };
@@ -75,11 +76,9 @@ export async function* decode(
     budget.chargeInflated(c.length, name);
     out.push(c);
   });
-  for (;;) {
-    const chunk = await reader.read(STEP);
+  const step = (f: () => unknown) => {
     try {
-      if (chunk.length === 0) dec.finish();
-      else dec.push(chunk);
+      return f();
     } catch (e) {
       if (e instanceof BrineError && e.code.startsWith('limit-')) throw e;
       throw new BrineError(
@@ -88,8 +87,19 @@ export async function* decode(
         name,
       );
     }
+  };
+  for (;;) {
+    const chunk = await reader.read(STEP);
+    step(() => (chunk.length === 0 ? dec.finish() : dec.push(chunk)));
     while (out.length) yield out.shift() as Uint8Array;
-    if (chunk.length === 0) return;
+    while (dec.more && step(() => dec.more?.())) {
+      while (out.length) yield out.shift() as Uint8Array;
+    }
+    if (chunk.length === 0) {
+      step(() => dec.end?.());
+      while (out.length) yield out.shift() as Uint8Array;
+      return;
+    }
   }
 }
 
@@ -316,9 +326,25 @@ export const xzReader: ContainerReader = {
     h[0] === 0xfd && h[1] === 0x37 && h[2] === 0x7a && h[3] === 0x58 && h[4] === 0x5a && h[5] === 0,
   async stream(reader, ctx) {
     const entry = '[xz]';
-    await ctx.nestedStream(chunkReader(entry, xzChunks(reader, ctx.budget, entry)), entry, {
-      role: 'xz data',
-    });
+    // xz-decompress decodes one stream at a time per JS realm: a module-wide lock is taken when a
+    // stream starts and released only when it ends or is cancelled. An xz inside an xz would wait
+    // for its parent forever, so it is reported instead of decoded.
+    if (ctx.path.includes(entry)) {
+      ctx.note({
+        kind: 'problem',
+        code: 'xz-nested',
+        message: 'xz data inside xz data cannot be decoded (one xz stream at a time)',
+      });
+      return;
+    }
+    const chunks = xzChunks(reader, ctx.budget, entry);
+    try {
+      await ctx.nestedStream(chunkReader(entry, chunks), entry, { role: 'xz data' });
+    } finally {
+      // A pickle ends at its STOP and leaves the rest unread: closing the generator cancels the
+      // xz stream, which releases that lock. Left open, every later xz in this realm would hang.
+      await chunks.return(undefined);
+    }
   },
 };
 
