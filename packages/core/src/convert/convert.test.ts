@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BrineError } from '../engine/types.js';
 import { bufferSource } from '../source/buffer.js';
 import { type ConvertOptions, convertToSafetensorsStream, prepareConversion } from './convert.js';
 import { ConvertError } from './refusal.js';
@@ -202,4 +204,34 @@ describe('refusals', () => {
     ).catch((e: unknown) => e);
     expect((err as ConvertError).code).toBe('convert-unsupported-input');
   });
+});
+
+describe('damaged checkpoints', () => {
+  it.each(['dtypes.pt', 'legacy.pt', 'views.pt'])(
+    '%s with random bytes changed converts or refuses with a typed error, never crashes',
+    async (name) => {
+      const input = load(name);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.nat(input.length - 1), fc.integer({ min: 0, max: 255 })), {
+            minLength: 1,
+            maxLength: 4,
+          }),
+          async (patches) => {
+            const bytes = input.slice();
+            for (const [at, v] of patches) bytes[at] = v;
+            try {
+              const stream = await convertToSafetensorsStream(bufferSource(name, bytes), options);
+              let n = 0;
+              for await (const c of stream.chunks) n += c.length;
+              expect(n).toBe(stream.plan.totalBytes);
+            } catch (e) {
+              if (!(e instanceof BrineError)) throw e;
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+  );
 });
