@@ -1202,6 +1202,11 @@ function truncatedAt(opStart: i32): void {
 }
 
 function endOfInput(): void {
+  if (junkMode) {
+    // the input ended while looking past trailing bytes: already reported
+    junkMode = false;
+    return;
+  }
   if (inNested) {
     anomaly(A_TRUNCATED, position(), true, 0, 0);
     return;
@@ -1356,9 +1361,10 @@ function step(): i32 {
   const op = <u32>load<u8>(WIN + <usize>cur);
   const opP = opProto(op);
   if (opP == 0xff) {
-    if (pickleIndex > 0 && opsInPickle == 0 && !inNested) {
-      // bytes after a STOP that do not start a pickle: report them, then look for another
-      anomaly(A_TRAILING, absAt(o), false, 0, 0);
+    if (pickleIndex > 0 && !inNested && nImports + nCalls + nPersids + nExts == effectsAtPickleStart) {
+      // bytes after a STOP that do not form a pickle (text, padding...): if nothing they decoded
+      // to could run, report them as trailing bytes, then look for another pickle
+      anomaly(A_TRAILING, <f64>pickleStart, false, 0, 0);
       junkMode = true;
       junkStart = winBase + o;
       pickleCount--;

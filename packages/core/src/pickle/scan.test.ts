@@ -298,6 +298,30 @@ describe('protocol and framing anomalies', () => {
   });
 });
 
+describe('bytes after the last STOP', () => {
+  it('text after a pickle is trailing bytes, not an unscannable stream', async () => {
+    const data = bytes(op.PROTO(2), op.NONE, op.STOP, 'Note: written by hand\n');
+    const r = await scanPickle(data);
+    expect(r.anomalies.filter((a) => a.fatal)).toEqual([]);
+    expect(r.anomalies.find((a) => a.code === 'trailing-bytes')).toMatchObject({ offset: 4, fatal: false });
+    expect(r.complete).toBe(true);
+    expect(r.stats.pickles).toBe(1);
+  });
+
+  it('a pickle after trailing text is still found', async () => {
+    const data = bytes(op.PROTO(2), op.NONE, op.STOP, 'Note: x\n', reduceCall('os', 'system', 'y'));
+    const r = await scanPickle(data);
+    expect(r.imports).toMatchObject([
+      { module: 'os', name: 'system', called: true, pickleIndex: 1, offset: 14 },
+    ]);
+  });
+
+  it('an incomplete pickle that already imported something is truncation, not trailing bytes', async () => {
+    const r = await scanPickle(bytes(op.PROTO(2), op.NONE, op.STOP, op.GLOBAL('os', 'system')));
+    expect(r.anomalies).toMatchObject([{ code: 'truncated', fatal: true }]);
+  });
+});
+
 describe('limits end the scan with an anomaly', () => {
   it('stack depth', async () => {
     const r = await scanPickle(bytes(op.PROTO(2), ...Array(20).fill(op.NONE), op.STOP), {
