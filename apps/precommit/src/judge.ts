@@ -1,5 +1,5 @@
 import { BrineError, type ByteSource, type FileScan } from '@brine/core';
-import { exitCodeFor, type RunReport, renderReport } from '@brine/report';
+import { exitCodeFor, type RunReport, renderReport, terminalSafe } from '@brine/report';
 import { evaluate, type FileReport, type Policy, parsePolicy, RULESET_VERSION, rules } from '@brine/rules';
 import type { KeptBlob } from './blobs.js';
 import { CONFIG_FILE, type HookConfig } from './config.js';
@@ -121,6 +121,18 @@ async function scanSource(
   }
 }
 
+/**
+ * Pretty JSON that is safe to print and still pastes as the same value: JSON.stringify escapes
+ * control characters, and this also escapes C1 controls and bidi overrides (a file name could
+ * carry them to make the snippet read differently from what it is, as in CVE-2021-42574).
+ */
+export function jsonForTerminal(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** A path as a shell word users can paste. */
 function shellWord(s: string): string {
   return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -132,7 +144,8 @@ function waiverAdvice(judged: Judged[], config: HookConfig): string {
     if (!j.report.fails) continue;
     const failing = j.report.findings.filter((f) => f.fails && !f.waived);
     const ids = [...new Set(failing.map((f) => f.ruleId))];
-    lines.push(`How to fix ${j.report.file}:`);
+    // File names come from the commit, so they are made safe to print like any other evidence.
+    lines.push(`How to fix ${terminalSafe(j.report.file)}:`);
     if (j.lfsNote) lines.push(`  ${j.lfsNote}`);
     // The rules explain pinned waivers that no longer match; the text report leaves such notes out
     // when there are findings, but here they answer "why is my waiver ignored?".
@@ -144,7 +157,9 @@ function waiverAdvice(judged: Judged[], config: HookConfig): string {
     } else {
       lines.push(
         '  Do not load it. If only the weights are needed, convert them to safetensors (no code runs on load):',
-        `    brine convert ${shellWord(j.report.file)} ${shellWord(`${j.report.file.replace(/\.[^./]*$/, '')}.safetensors`)}`,
+        terminalSafe(
+          `    brine convert ${shellWord(j.report.file)} ${shellWord(`${j.report.file.replace(/\.[^./]*$/, '')}.safetensors`)}`,
+        ),
         '  and commit that instead (or re-save with safetensors.torch.save_file in a trusted environment).',
       );
     }
@@ -158,7 +173,7 @@ function waiverAdvice(judged: Judged[], config: HookConfig): string {
       sha256: j.sha256,
       reason: 'why this file is trusted',
     }));
-    const snippet = JSON.stringify({ waivers }, null, 2);
+    const snippet = jsonForTerminal({ waivers });
     for (const l of snippet.split('\n')) lines.push(`    ${l}`);
     lines.push('');
   }
