@@ -142,10 +142,14 @@ export class NeedMoreBytes extends Error {
 }
 
 const NONE: PyValue = { kind: 'none' };
+/** CPython 3.11+ refuses to parse longer decimal integers (`sys.get_int_max_str_digits()`). */
+const MAX_INT_DIGITS = 4300;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Canonical hash key of a dict key, following Python's equality (`1 == 1.0 == True`). */
-function hashKey(v: PyValue): string | undefined {
+function hashKey(v: PyValue, depth = 0): string | undefined {
+  // Tuple keys nested absurdly deep are not worth hashing (and would exhaust the JS stack).
+  if (depth > 100) return undefined;
   switch (v.kind) {
     case 'none':
       return 'N';
@@ -162,7 +166,7 @@ function hashKey(v: PyValue): string | undefined {
     case 'tuple': {
       const parts: string[] = [];
       for (const item of v.items) {
-        const k = hashKey(item);
+        const k = hashKey(item, depth + 1);
         if (k === undefined) return undefined;
         parts.push(k);
       }
@@ -628,6 +632,8 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions =
       case 0x49: {
         // INT: protocol-0 decimal; "00"/"01" are the booleans.
         const text = line();
+        if (text.length > MAX_INT_DIGITS)
+          fail('convert-limit', 'an integer with more digits than Python reads');
         if (text === '00' || text === '01') push({ kind: 'bool', value: text === '01' });
         else if (/^[+-]?\d+$/.test(text)) push({ kind: 'int', value: BigInt(text) });
         else malformed(`INT argument ${JSON.stringify(text.slice(0, 40))} is not a decimal`);
@@ -636,6 +642,8 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions =
       case 0x4c: {
         // LONG
         const text = line().replace(/L$/, '');
+        if (text.length > MAX_INT_DIGITS)
+          fail('convert-limit', 'an integer with more digits than Python reads');
         if (!/^[+-]?\d+$/.test(text)) malformed('LONG argument is not a decimal');
         push({ kind: 'int', value: BigInt(text) });
         break;

@@ -80,9 +80,20 @@ describe('flattenCheckpoint', () => {
     expect(() => flattenCheckpoint(value)).toThrow(ConvertError);
   });
 
+  it('refuses a million-deep tuple (TUPLE1 repeated) without exhausting the stack', () => {
+    const pickle = new Uint8Array(2 + 1 + 1_000_000 + 1);
+    pickle.set([0x80, 2, 0x4e]);
+    pickle.fill(0x85, 3, 3 + 1_000_000);
+    pickle[pickle.length - 1] = 0x2e;
+    const { value } = unpickleRestricted(pickle);
+    expect(() => flattenCheckpoint(value, 'f.pt')).toThrow(/nests deeper than 1000 levels/);
+  });
+
   it('stops on exponential sharing instead of walking 2^n paths', () => {
     let v: PyValue = { kind: 'list', items: [tensor()] };
     for (let i = 0; i < 40; i++) v = { kind: 'list', items: [v, v] };
-    expect(() => flattenCheckpoint(v, 'f.pt', { maxVisits: 10_000 })).toThrow(/too large to flatten/);
+    expect(() => flattenCheckpoint(v, 'f.pt', { maxVisits: 10_000, maxDepth: 1000 })).toThrow(
+      /too large to flatten/,
+    );
   });
 });

@@ -28,6 +28,8 @@ export interface FlattenedCheckpoint {
 export interface FlattenLimits {
   /** Values visited, counting shared ones each time (a DAG of shared lists can be exponential). */
   maxVisits: number;
+  /** Nesting depth (a pickle of 1M TUPLE1 opcodes is a million-deep tuple). */
+  maxDepth: number;
 }
 
 /** Python's `repr(float)`: shortest round-trip digits, exponent form outside [1e-4, 1e16). */
@@ -93,7 +95,7 @@ function numericSequenceRepr(v: PyValue): string | undefined {
 export function flattenCheckpoint(
   root: PyValue,
   file?: string,
-  limits: FlattenLimits = { maxVisits: 10_000_000 },
+  limits: FlattenLimits = { maxVisits: 10_000_000, maxDepth: 1000 },
 ): FlattenedCheckpoint {
   const tensors: FlattenedCheckpoint['tensors'] = [];
   const metadata: Record<string, string> = {};
@@ -121,7 +123,7 @@ export function flattenCheckpoint(
     metadata[name] = value;
   };
 
-  const walkDict = (prefix: string, dict: PyDict): void => {
+  const walkDict = (prefix: string, dict: PyDict, depth: number): void => {
     for (const attribute of dict.attributes.keys()) {
       dropped.push({
         name: join(prefix, attribute),
@@ -129,8 +131,8 @@ export function flattenCheckpoint(
       });
     }
     for (const [key, value] of dict.entries.values()) {
-      if (key.kind === 'str') walk(join(prefix, key.value), value);
-      else if (key.kind === 'int') walk(join(prefix, key.value.toString()), value);
+      if (key.kind === 'str') walk(join(prefix, key.value), value, depth + 1);
+      else if (key.kind === 'int') walk(join(prefix, key.value.toString()), value, depth + 1);
       else
         dropped.push({
           name: join(prefix, `<${key.kind} key>`),
@@ -139,9 +141,16 @@ export function flattenCheckpoint(
     }
   };
 
-  const walk = (name: string, v: PyValue): void => {
+  const walk = (name: string, v: PyValue, depth: number): void => {
     if (++visits > limits.maxVisits) {
       throw new ConvertError('convert-limit', 'the checkpoint structure is too large to flatten', file);
+    }
+    if (depth > limits.maxDepth) {
+      throw new ConvertError(
+        'convert-limit',
+        `the checkpoint nests deeper than ${limits.maxDepth} levels`,
+        file,
+      );
     }
     if (active.has(v)) {
       throw new ConvertError('convert-limit', `the value at "${name}" contains itself`, file);
@@ -170,14 +179,14 @@ export function flattenCheckpoint(
         active.add(v);
         const items = v.kind === 'size' ? [] : v.items;
         items.forEach((item, i) => {
-          walk(join(name, String(i)), item);
+          walk(join(name, String(i)), item, depth + 1);
         });
         active.delete(v);
         return;
       }
       case 'dict':
         active.add(v);
-        walkDict(name, v);
+        walkDict(name, v, depth);
         active.delete(v);
         return;
       case 'bytes':
@@ -195,6 +204,6 @@ export function flattenCheckpoint(
   };
 
   if (root.kind === 'tensor') addTensor('tensor', root.tensor);
-  else walk('', root);
+  else walk('', root, 0);
   return { tensors, metadata, dropped };
 }
