@@ -24,7 +24,14 @@ import type { Budget, ContainerReader, ReaderContext } from './types.js';
 const STEP = 8 * 1024;
 
 /** A push-style decompressor: output goes to the callback it was made with. */
-export type Decoder = { push(chunk: Uint8Array): void; finish(): void };
+export type Decoder = {
+  push(chunk: Uint8Array): void;
+  finish(): void;
+  /** Decoders that bound their output per call: decode more of what is buffered (false: need input). */
+  more?(): boolean;
+  /** Checked after the last `more()`: throws when the stream did not end properly. */
+  end?(): void;
+};
 
 function codecReader(
   format: FormatId,

@@ -12,6 +12,8 @@ const PROB_INIT = 1024;
 const PACKET_INPUT = 128;
 /** Dictionaries above this are refused: liblzma's presets stop at 64 MiB. */
 const MAX_DICT = 256 * 1024 * 1024;
+/** Output per decoding step (see `more`). */
+const OUTPUT_STEP = 1024 * 1024;
 
 class BitTree {
   readonly probs: Uint16Array;
@@ -89,9 +91,26 @@ export class LzmaAloneDecoder {
     this.run();
   }
 
+  /** Marks the end of input; call {@link more} until it returns false, then {@link end}. */
   finish(): void {
     this.finished = true;
     this.run();
+  }
+
+  /**
+   * Decodes more of the buffered input. Each call emits at most about {@link OUTPUT_STEP} bytes,
+   * so a tiny input that expands enormously (zeros compress ~7000:1) never sits in memory at once.
+   */
+  more(): boolean {
+    if (this.ended || !this.headerDone) return false;
+    if (!this.finished && this.input.length - this.inPos < PACKET_INPUT) return false;
+    const before = this.total;
+    this.run();
+    return this.total > before || this.ended;
+  }
+
+  /** Throws unless the stream reached its end marker or declared size. */
+  end(): void {
     if (!this.ended) {
       if (this.unpackSize >= 0 && this.total === this.unpackSize) this.ended = true;
       else throw new BrineError('lzma-truncated', 'LZMA stream ends early');
@@ -109,7 +128,12 @@ export class LzmaAloneDecoder {
       this.readHeader();
     }
     const windowFlush = Math.min(64 * 1024, this.dict.length >> 1);
-    while (!this.ended && (this.finished || this.input.length - this.inPos >= PACKET_INPUT)) {
+    const stopAt = this.total + OUTPUT_STEP;
+    while (
+      !this.ended &&
+      this.total < stopAt &&
+      (this.finished || this.input.length - this.inPos >= PACKET_INPUT)
+    ) {
       if (this.unpackSize >= 0 && this.total >= this.unpackSize) {
         this.ended = true;
         break;
