@@ -87,8 +87,12 @@ for (const [family, text] of Object.entries(DANGEROUS_FAMILIES)) {
 
 /** Is `module.name` an exact entry of the safe tier? */
 
+/** Top-level packages that hold at least one wildcard entry: most modules are rejected with one lookup. */
+const WILDCARD_TOPS = new Set([...DANGER_WILDCARD.keys()].map((m) => topOf(m)));
+
 /** The wildcard entry covering `module` or one of its parents (CVE-2025-10157), if any. */
 function wildcardFamily(module: string): { family: string; entry: string } | undefined {
+  if (!WILDCARD_TOPS.has(topOf(module))) return undefined;
   let m = module;
   for (;;) {
     const family = DANGER_WILDCARD.get(m);
@@ -173,6 +177,7 @@ const cache = new Map<string, Map<string, ImportClass>>();
 const cacheLowProto = new Map<string, Map<string, ImportClass>>();
 let cached = 0;
 const CACHE_LIMIT = 100_000;
+const MODULE_LIMIT = 4096;
 
 /**
  * Classifies one import (`find_class(module, name)`) into safe / known / dangerous / unknown.
@@ -191,7 +196,8 @@ export function classifyImport(module: string, name: string, protocol?: number):
   const hit = byName?.get(name);
   if (hit) return hit;
   const result = classifyUncached(module, name, protocol);
-  if (cached >= CACHE_LIMIT) {
+  // Bounded both ways: many names per module, or many distinct modules (one inner Map each).
+  if (cached >= CACHE_LIMIT || (!byName && cache.size + cacheLowProto.size >= MODULE_LIMIT)) {
     cache.clear();
     cacheLowProto.clear();
     cached = 0;

@@ -290,63 +290,53 @@ function streamFindings(
     if (c.tier === 'safe' || (c.tier === 'known' && knownSeen.has(symbol))) return;
     const call = callOf.get(i);
     const rendered = call ? renderCall(call, r) : undefined;
-    const base = {
-      path,
-      offset: imp.offset,
-      opcode: imp.opcode,
-      symbol,
-      ...(rendered ? { call: rendered } : {}),
-    };
     const how = imp.called
       ? rendered
         ? `and calls it: ${rendered}`
         : 'and calls it'
       : '(imported, not called directly)';
+    let ruleId: string;
+    let verdict: Finding['verdict'];
+    let severity: Severity;
+    let message: string;
     if (!imp.resolved) {
-      out.push({
-        ...base,
-        ruleId: 'BRINE-IMP-005',
-        verdict: 'dangerous',
-        message: `STACK_GLOBAL with computed operands (${imp.module} / ${imp.name}): what it imports cannot be known ${how}`,
-      });
+      ruleId = 'BRINE-IMP-005';
+      verdict = 'dangerous';
+      severity = 'critical';
+      message = `STACK_GLOBAL with computed operands (${imp.module} / ${imp.name}): what it imports cannot be known ${how}`;
     } else if (c.tier === 'dangerous') {
-      out.push({
-        ...base,
-        ruleId: c.denied ? 'BRINE-IMP-006' : 'BRINE-IMP-001',
-        verdict: 'dangerous',
-        severity: c.denied ? 'high' : imp.called ? 'critical' : 'high',
-        message: `imports ${symbol} [${c.family}] ${how}. ${c.reason}`,
-      });
-    } else if (c.tier === 'unknown' && c.family === GADGET_SURFACE) {
-      const v = policy.tiers.unknownSurface;
-      out.push({
-        ...base,
-        ruleId: 'BRINE-IMP-002',
-        verdict: v,
-        severity: v === 'dangerous' ? 'high' : 'medium',
-        message: `imports ${symbol} ${how}: unlisted callable from the gadget surface`,
-      });
+      ruleId = c.denied ? 'BRINE-IMP-006' : 'BRINE-IMP-001';
+      verdict = 'dangerous';
+      severity = c.denied ? 'high' : imp.called ? 'critical' : 'high';
+      message = `imports ${symbol} [${c.family}] ${how}. ${c.reason}`;
     } else if (c.tier === 'unknown') {
-      const v = policy.tiers.unknown;
-      out.push({
-        ...base,
-        ruleId: 'BRINE-IMP-003',
-        verdict: v,
-        severity: v === 'dangerous' ? 'high' : 'medium',
-        message: `imports ${symbol} ${how}: not on any list (a user's own class or an unlisted library)`,
-      });
-    } else if (c.tier === 'known') {
-      if (knownSeen.has(symbol)) return;
+      const surface = c.family === GADGET_SURFACE;
+      ruleId = surface ? 'BRINE-IMP-002' : 'BRINE-IMP-003';
+      verdict = surface ? policy.tiers.unknownSurface : policy.tiers.unknown;
+      severity = verdict === 'dangerous' ? 'high' : 'medium';
+      message = surface
+        ? `imports ${symbol} ${how}: unlisted callable from the gadget surface`
+        : `imports ${symbol} ${how}: not on any list (a user's own class or an unlisted library)`;
+    } else {
       knownSeen.add(symbol);
       const v = policy.tiers.known;
-      out.push({
-        ...base,
-        ruleId: 'BRINE-IMP-004',
-        verdict: v === 'allow' ? 'info' : v,
-        severity: v === 'allow' ? 'info' : 'medium',
-        message: `imports ${symbol}: ${c.allowed ? `allowed by policy ${policy.name}` : 'known framework class or stdlib data type'}${v === 'allow' ? '' : ` (not accepted by policy ${policy.name})`}`,
-      });
+      ruleId = 'BRINE-IMP-004';
+      verdict = v === 'allow' ? 'info' : v;
+      severity = v === 'allow' ? 'info' : 'medium';
+      message = `imports ${symbol}: ${c.allowed ? `allowed by policy ${policy.name}` : 'known framework class or stdlib data type'}${v === 'allow' ? '' : ` (not accepted by policy ${policy.name})`}`;
     }
+    const f: Draft = {
+      ruleId,
+      severity,
+      verdict,
+      message,
+      path,
+      offset: imp.offset,
+      opcode: imp.opcode,
+      symbol,
+    };
+    if (rendered) f.call = rendered;
+    out.push(f);
   });
 
   for (const e of r.extensions) {
@@ -613,8 +603,10 @@ export function evaluate(
   const file = context.displayPath ?? scan.file;
   const notes: string[] = [];
   const findings: Finding[] = drafts.map((d) => {
-    const severity = d.severity ?? getRule(d.ruleId)?.severity ?? 'medium';
-    const f: Finding = { ...d, severity, fails: false };
+    // Drafts are this function's own objects: finish them in place rather than copying each one.
+    const f = d as Finding;
+    f.severity = d.severity ?? getRule(d.ruleId)?.severity ?? 'medium';
+    f.fails = false;
     const fo = fileOffsetOf.get(d.path);
     if (fo !== undefined && d.offset !== undefined && f.fileOffset === undefined)
       f.fileOffset = fo + d.offset;
