@@ -208,10 +208,18 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
       }
       eocdSeen++;
       const commentLen = u16(fixed, 20);
-      const comment = await reader.skip(commentLen);
+      const comment = await reader.read(commentLen);
+      // An end record hidden in the comment is the one a backwards-scanning reader finds first.
+      for (
+        let i = comment.indexOf(0x50);
+        i >= 0 && i + 4 <= comment.length;
+        i = comment.indexOf(0x50, i + 1)
+      ) {
+        if (u32(comment, i) === SIG_EOCD) eocdSeen++;
+      }
       if (eocd) continue; // a second end record directly after the first: counted above
       eocd = { entries: u16(fixed, 10), cdSize: u32(fixed, 12), cdOffset: u32(fixed, 16), at };
-      if (comment < commentLen) {
+      if (comment.length < commentLen) {
         note({
           kind: 'finding',
           code: 'zip-comment-truncated',
@@ -238,6 +246,8 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
     }
   }
 
+  // The directory's names are the ones torch looks up; the local ones stand in when it never came.
+  if (central.length > 0) archive.names = central.map((c) => c.name);
   settleFormat(archive, ctx);
   return crossCheck({ local, central, eocd, zip64, eocdSeen, firstCentralAt, note, ctx });
 }
@@ -435,7 +445,9 @@ function roleOf(name: string, prefix: string | undefined): string {
 
 /** Decides the archive's kind once every entry has passed, as `pytorch.ts` does from the directory. */
 function settleFormat(archive: ArchiveFacts, ctx: ReaderContext): void {
-  const { prefix, names } = archive;
+  const { names } = archive;
+  const first = names[0] ?? '';
+  const prefix = first.includes('/') ? first.slice(0, first.indexOf('/')) : undefined;
   const has = (n: string) => names.includes(n);
   if (prefix !== undefined && has(`${prefix}/data.pkl`)) {
     const script = has(`${prefix}/constants.pkl`) || archive.codeEntries.length > 0;

@@ -22,6 +22,9 @@ export interface ScanStreamOptions {
   signal?: AbortSignal;
 }
 
+/** Formats read as zip archives: for them an end record at the end is expected, not a polyglot. */
+const ZIP_FAMILY: ReadonlySet<string> = new Set(['zip', 'pytorch-zip', 'torchscript', 'npz']);
+
 /** Bytes at the end of a stream kept to look for a zip end record (a pickle/zip polyglot). */
 const TAIL = 0xffff + 22;
 
@@ -65,17 +68,16 @@ export async function scanStream(
   // Too large to hold: replay what was collected, then the rest, through one forward reader,
   // keeping only the last 64 KiB to check for a zip end record afterwards.
   let total = 0;
-  let tail = new Uint8Array(0);
+  // The last chunks, by reference (no copying on the hot path), holding at least TAIL bytes.
+  const recent: Uint8Array[] = [];
+  let recentBytes = 0;
   async function* rest(): AsyncGenerator<Uint8Array> {
     const keep = (c: Uint8Array) => {
       total += c.length;
-      if (c.length >= TAIL) tail = c.slice(c.length - TAIL);
-      else {
-        const joined = new Uint8Array(Math.min(TAIL, tail.length + c.length));
-        const fromTail = joined.length - c.length;
-        joined.set(tail.subarray(tail.length - fromTail));
-        joined.set(c, fromTail);
-        tail = joined;
+      recent.push(c);
+      recentBytes += c.length;
+      while (recent.length > 1 && recentBytes - (recent[0] as Uint8Array).length >= TAIL) {
+        recentBytes -= (recent.shift() as Uint8Array).length;
       }
       return c;
     };
@@ -98,7 +100,8 @@ export async function scanStream(
   // can be looked for.
   await reader.skip(Number.POSITIVE_INFINITY);
   result.size = total;
-  if (result.format !== 'zip' && result.format !== 'pytorch-zip' && result.format !== 'torchscript') {
+  if (!ZIP_FAMILY.has(result.format)) {
+    const tail = concat(recent).subarray(Math.max(0, recentBytes - TAIL));
     const at = lastEocd(tail);
     if (at !== undefined) {
       const offset = total - tail.length + at;
