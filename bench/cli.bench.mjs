@@ -16,7 +16,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
@@ -233,14 +233,18 @@ function generateBigPickle(path, blobs, blobSize) {
 // ---- measurement ----
 function timed(cmd, argv, label) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...argv], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const lines = r.stderr.trim().split('\n');
-  const rssKb = Number(lines[lines.length - 1]);
+  const [rssKb, user, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
   if (r.status !== 0 && r.status !== 1) {
     console.log(`  ${label}: exit ${r.status}\n${r.stderr.slice(0, 2000)}`);
   }
-  return { ms, rssMb: rssKb / 1024, status: r.status, stdout: r.stdout };
+  // CPU seconds (user + system) tell more than wall time on a machine shared with other work.
+  return { ms, rssMb: rssKb / 1024, cpuS: user + sys, status: r.status, stdout: r.stdout };
 }
 
 const PY_BULK = `
@@ -301,6 +305,7 @@ for (const jobs of [1, cores]) {
     tool: `brine --jobs ${jobs}`,
     ms: r.ms,
     rssMb: r.rssMb,
+    cpuS: r.cpuS,
     filesPerS: (FILES / r.ms) * 1000,
   });
 }
@@ -311,6 +316,7 @@ if (python) {
     tool: 'python pickletools',
     ms: r.ms,
     rssMb: r.rssMb,
+    cpuS: r.cpuS,
     filesPerS: (FILES / r.ms) * 1000,
   });
 }
@@ -325,24 +331,47 @@ if (!skipBig) {
     ['2 GiB checkpoint', ckpt],
     ['1 GiB raw pickle', pkl],
   ]) {
-    const r = timed(process.execPath, [bin, 'scan', '--quiet', '--no-progress', '--jobs', '1', file], label);
-    rows.push({ input: label, tool: 'brine', ms: r.ms, rssMb: r.rssMb });
+    const r = timed(
+      process.execPath,
+      [bin, 'scan', '--format', 'json', '--no-progress', '--jobs', '1', file],
+      label,
+    );
+    let note = '';
+    try {
+      const f = JSON.parse(r.stdout).files[0];
+      note = `scan ${f.stats.durationMs.toFixed(0)} ms in-process, read ${(f.stats.bytesRead / 2 ** 20).toFixed(2)} MiB of ${(f.size / 2 ** 30).toFixed(2)} GiB, ${f.verdict}`;
+    } catch {}
+    rows.push({ input: label, tool: 'brine', ms: r.ms, rssMb: r.rssMb, cpuS: r.cpuS, note });
     if (python) {
       const p = timed(python, ['-c', PY_ONE, file], `python ${label}`);
-      rows.push({ input: label, tool: 'python pickletools', ms: p.ms, rssMb: p.rssMb });
+      rows.push({ input: label, tool: 'python pickletools', ms: p.ms, rssMb: p.rssMb, cpuS: p.cpuS });
     }
   }
 }
 
-console.log('\n| input | tool | wall ms | peak RSS MiB | files/s |');
-console.log('|---|---|---:|---:|---:|');
+{
+  const floor = timed(process.execPath, [bin, '--version'], 'start-up');
+  rows.push({
+    input: 'start-up floor',
+    tool: 'brine --version',
+    ms: floor.ms,
+    rssMb: floor.rssMb,
+    cpuS: floor.cpuS,
+  });
+}
+console.log('\n| input | tool | wall ms | CPU s | peak RSS MiB | files/s (wall) | files per CPU-s | note |');
+console.log('|---|---|---:|---:|---:|---:|---:|---|');
 for (const r of rows) {
+  const perCpu = r.filesPerS ? (FILES / r.cpuS).toFixed(0) : '';
+  const wall = r.filesPerS ? r.filesPerS.toFixed(0) : '';
   console.log(
-    `| ${r.input} | ${r.tool} | ${r.ms.toFixed(0)} | ${r.rssMb.toFixed(0)} | ${r.filesPerS ? r.filesPerS.toFixed(0) : ''} |`,
+    `| ${r.input} | ${r.tool} | ${r.ms.toFixed(0)} | ${r.cpuS.toFixed(2)} | ${r.rssMb.toFixed(0)} | ${wall} | ${perCpu} | ${r.note ?? ''} |`,
   );
 }
 if (python) {
-  console.log('\nspeed-up over python pickletools (wall time):');
+  console.log(
+    `\nspeed-up over python pickletools (load average now ${loadavg()[0].toFixed(1)} on ${cores} cores):`,
+  );
   const byInput = new Map();
   for (const r of rows) {
     const key = r.input.split(',')[0];
@@ -352,6 +381,11 @@ if (python) {
   for (const [input, rs] of byInput) {
     const py = rs.find((r) => r.tool === 'python pickletools');
     if (!py) continue;
-    for (const r of rs) if (r !== py) console.log(`  ${input}: ${r.tool} ${(py.ms / r.ms).toFixed(1)}x`);
+    for (const r of rs) {
+      if (r !== py)
+        console.log(
+          `  ${input}: ${r.tool} ${(py.ms / r.ms).toFixed(1)}x wall, ${(py.cpuS / r.cpuS).toFixed(1)}x CPU`,
+        );
+    }
   }
 }

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { BrineError, type ByteSource, type FileScan, httpSource, openFileSource, scan } from '@brine/core';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  BrineError,
+  type ByteSource,
+  bufferSource,
+  type FileScan,
+  httpSource,
+  openFileSource,
+  scan,
+} from '@brine/core';
 import type { SkippedInput } from '@brine/report';
 import { type EvaluateContext, evaluate, type FileReport, type Policy } from '@brine/rules';
 import type { ScanInput } from './inputs.js';
@@ -60,10 +68,38 @@ function describeError(e: unknown): { code: string; message: string } {
   return { code: 'internal-error', message: e instanceof Error ? e.message : String(e) };
 }
 
+/** Files up to this size are read whole in one go; larger ones are read where the engine asks. */
+export const SMALL_FILE = 256 * 1024;
+
+/**
+ * Opens a local file. A bulk scan is mostly small files, and for those the many small async reads
+ * of a random-access file handle (open, stat, header blocks, close: each a thread-pool round trip)
+ * cost more than the scan itself; measured on 5,000 files of 1-50 KiB, reading each whole with
+ * synchronous calls halves the CPU time. Large files keep the random-access source, so tensor data
+ * is never read.
+ */
+export async function openLocalFile(path: string): Promise<ByteSource> {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > SMALL_FILE) return await openFileSource(path);
+    const bytes = new Uint8Array(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, bytes, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return bufferSource(path, got === size ? bytes : bytes.subarray(0, got));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function openInput(input: ScanInput, signal: AbortSignal | undefined): Promise<ByteSource> {
   switch (input.kind) {
     case 'file':
-      return openFileSource(input.path);
+      return openLocalFile(input.path);
     case 'url':
       return httpSource(input.url, {
         ...(input.headers ? { headers: input.headers } : {}),
