@@ -147,6 +147,32 @@ describe('evaluate', () => {
     expect(r.findings.some((f) => f.symbol === 'builtins.print' && f.path.length === 2)).toBe(true);
   });
 
+  it('reports any non-safe callable handed pickle bytes as a nested-pickle loader', () => {
+    const b = new StreamBuilder(4);
+    b.call(b.imp('torch.utils._config_module', 'ConfigModule.load_config'), [
+      { kind: 'dict', entries: [], truncated: false },
+      bytes(43, '8002636f73'),
+    ]);
+    const r = evaluate(fileScan([b.stream()]));
+    expect(r.findings.some((f) => f.ruleId === 'BRINE-PKL-007')).toBe(true);
+    const plain = new StreamBuilder(4);
+    plain.call(plain.imp('torch._utils', '_rebuild_tensor_v2'), [bytes(8, '8002000000')]);
+    expect(evaluate(fileScan([plain.stream()])).findings).toEqual([]);
+  });
+
+  it('accepts NEWOBJ on the class a legacy torch module persistent id returns', () => {
+    const b = new StreamBuilder(2);
+    const cls = b.persid(
+      tuple(str('module'), b.imp('torch.nn.modules.linear', 'Linear'), str('linear.py'), str('src')),
+    );
+    b.call(cls, [], 'NEWOBJ');
+    const r = evaluate(fileScan([b.stream()]));
+    expect(r.verdict).toBe('clean');
+    const other = new StreamBuilder(2);
+    other.call(other.persid(str('x')), [], 'NEWOBJ');
+    expect(evaluate(fileScan([other.stream()])).findings.map((f) => f.ruleId)).toContain('BRINE-PKL-006');
+  });
+
   it('is unscannable when a stream breaks, dangerous when a non-safe call ran before the break', () => {
     const truncated = stateDict().anomaly('truncated', true);
     const r = evaluate(fileScan([truncated.stream()]));
