@@ -374,5 +374,17 @@ describe('limits end the scan with an anomaly', () => {
     const r = await scanPickle(new Uint8Array(data), { limits: { maxValues: 8192 } });
     expect(r.anomalies).toEqual([]);
     expect(r.stats.opcodes).toBe(2 + 1000 * 1002 + 1);
+    expect(r.stats.wasmMemoryBytes).toBeLessThan(64 * 2 ** 20);
+  });
+});
+
+describe('cancellation', () => {
+  it('an aborted signal stops the scan with a typed error', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(scanPickle(reduceCall('os', 'system', 'x'), { signal: ac.signal })).rejects.toMatchObject({
+      name: 'BrineError',
+      code: 'aborted',
+    });
   });
 });
