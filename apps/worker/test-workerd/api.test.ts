@@ -236,6 +236,30 @@ describe('worker in workerd: auth, limits and errors', () => {
   });
 });
 
+describe('worker in workerd: request log', () => {
+  it('logs one line per request with no body, query or model bytes in it', async () => {
+    const lines: unknown[] = [];
+    const app = createApp({ wasm, log: (entry) => lines.push(entry) });
+    await app.request('/v1/scan?filename=secret-name.pkl', { method: 'POST', body: EVIL });
+    await app.request('/v1/scan', { method: 'POST', body: PNG });
+    await app.request('/v1/scan-url', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://10.9.8.7/private-model.pt' }),
+    });
+    expect(lines).toHaveLength(3);
+    const text = JSON.stringify(lines);
+    for (const secret of ['touch', 'brine-pwned', 'secret-name', 'private-model', '10.9.8.7', 'PNG']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(lines[0]).toMatchObject({ method: 'POST', path: '/v1/scan', status: 200, verdict: 'dangerous' });
+    expect(lines[1]).toMatchObject({ status: 415, code: 'not-a-model' });
+    expect(lines[2]).toMatchObject({ status: 403, code: 'url-refused' });
+    const allowed = new Set(['method', 'path', 'status', 'code', 'durationMs', 'bytes', 'verdict']);
+    for (const line of lines) for (const key of Object.keys(line as object)) expect(allowed).toContain(key);
+  });
+});
+
 describe('worker in workerd: OpenAPI document', () => {
   it('describes exactly the routes the app serves', async () => {
     const doc = (await (await call('/openapi.json')).json()) as {
