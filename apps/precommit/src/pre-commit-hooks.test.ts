@@ -112,6 +112,18 @@ describe.each(['brine', 'brine-script'])('.pre-commit-hooks.yaml hook %s through
     expect(r.out).toMatch(/brine.*Passed/);
     expect(t.git('cat-file', '-e', 'HEAD:models/weights.pkl').code).toBe(0);
   }, 180_000);
+
+  it('checks every tracked file with pre-commit run --all-files (paths passed, nothing staged)', async () => {
+    expect(run('pre-commit', ['run', '--all-files'], t.dir).code).toBe(0);
+    // Committed past the hook: --all-files still finds it.
+    await t.stage('legacy/old.pkl', MALICIOUS_P0);
+    expect(t.git('commit', '-q', '-m', 'bypass', '--no-verify').code).toBe(0);
+    const r = run('pre-commit', ['run', '--all-files'], t.dir);
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain('legacy/old.pkl');
+    t.git('rm', '-q', 'legacy/old.pkl');
+    t.git('commit', '-q', '-m', 'remove', '--no-verify');
+  }, 180_000);
 });
 
 describe('the committed hook entry', () => {
