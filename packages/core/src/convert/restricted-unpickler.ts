@@ -13,7 +13,7 @@
  * values left on the stack at STOP, PROTO mid-stream) this interpreter refuses instead.
  */
 import { ConvertError } from './refusal.js';
-import { DTYPE_ATTRIBUTES, DTYPES, STORAGE_CLASSES, type TorchDType } from './torch-dtypes.js';
+import { DTYPE_ATTRIBUTES, STORAGE_CLASSES, type TorchDType } from './torch-dtypes.js';
 
 /** A storage as named by a checkpoint's BINPERSID tuple. Its bytes live outside the pickle. */
 export interface StorageRef {
@@ -866,9 +866,4 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions =
     }
     return { kind: 'global', global: g };
   }
-}
-
-/** Element size of a tensor's dtype. */
-export function itemSize(dtype: TorchDType): number {
-  return DTYPES[dtype].itemSize;
 }
