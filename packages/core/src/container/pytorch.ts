@@ -120,6 +120,16 @@ async function scanEntries(
         evidence: { method: en.method },
       });
     }
+    const tensorData =
+      kind !== 'zip' && kind !== 'npz' && prefix !== undefined && en.name.startsWith(`${prefix}/data/`);
+    if (
+      PICKLE_FORMATS.has(fmt) &&
+      tensorData &&
+      ctx.looksLikePickle &&
+      !(await ctx.looksLikePickle(await opened.reader.peek(4096)))
+    ) {
+      continue; // tensor bytes that merely start like a pickle; torch never unpickles them
+    }
     if (PICKLE_FORMATS.has(fmt)) {
       const expected = expectedFormats(en.name);
       if (expected && !expected.includes(fmt)) {

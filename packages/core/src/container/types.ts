@@ -52,6 +52,8 @@ export interface ReaderContext {
     role: string,
     opts?: PickleStreamOptions,
   ): Promise<{ scan: StreamScan; consumed: number }>;
+  /** True when `head` is a plausible pickle, not data that merely starts with a PROTO byte. */
+  looksLikePickle?(head: Uint8Array): Promise<boolean>;
   /** Descends into a nested container with random access (a stored zip entry, a buffer). */
   nested(source: ByteSource, entry: string, opts?: { fileOffset?: number; role?: string }): Promise<FormatId>;
   /** Descends into a nested container that can only be read forward (decompressed data). */

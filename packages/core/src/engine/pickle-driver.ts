@@ -165,3 +165,18 @@ export async function runPickle(
   }
   return { result, consumed, notes, ...(error ? { error } : {}) };
 }
+
+/**
+ * Whether the first bytes of something look like a real pickle rather than data that happens to
+ * start with a PROTO byte (1 in ~10 000 tensor storages does). A pickle the unpickler would reject
+ * within these bytes, without importing or calling anything first, runs nothing and is not one.
+ */
+export async function looksLikePickle(head: Uint8Array): Promise<boolean> {
+  const scanner = await createPickleScanner({ multiplePickles: false });
+  scanner.feed(head);
+  const r = scanner.end();
+  if (r.imports.length > 0 || r.calls.length > 0 || r.persistentIds.length > 0) return true;
+  const fatal = r.anomalies.find((a) => a.fatal);
+  // truncated at the end of the head: it may well continue as a pickle
+  return !fatal || fatal.code === 'truncated';
+}

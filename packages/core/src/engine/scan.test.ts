@@ -378,3 +378,27 @@ describe('zip methods only CPython reads', () => {
     expect(findings(r).filter((c) => c === 'zip-method-zipfile-only')).toHaveLength(2);
   });
 });
+
+describe('tensor storages that start like a pickle', () => {
+  const dataPkl = fixture('evil.pkl').slice(); // any pickle will do for data.pkl here
+  it('float bytes that begin with a PROTO byte are not taken for a pickle', async () => {
+    const floats = new Uint8Array(4096);
+    floats.set([0x80, 0x02, 0xff, 0xfe, 0x00, 0x13, 0x77]);
+    const zip = zipSync({
+      'archive/data.pkl': [dataPkl, { level: 0 }],
+      'archive/data/0': [floats, { level: 0 }],
+    });
+    const r = await scan(bufferSource('m.pt', zip));
+    expect(r.streams.map((s) => s.path.at(-1))).toEqual(['archive/data.pkl']);
+  });
+
+  it('a real pickle hidden as a storage entry is still scanned', async () => {
+    const zip = zipSync({
+      'archive/data.pkl': [new Uint8Array([0x80, 0x02, 0x7d, 0x2e]), { level: 0 }],
+      'archive/data/0': [fixture('evil.pkl'), { level: 0 }],
+    });
+    const r = await scan(bufferSource('m.pt', zip));
+    expect(r.streams.map((s) => s.path.at(-1))).toEqual(['archive/data.pkl', 'archive/data/0']);
+    expect(r.streams[1]?.result.imports.map((i) => i.name)).toContain('system');
+  });
+});

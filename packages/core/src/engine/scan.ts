@@ -13,7 +13,7 @@ import { type ForwardReader, readAll, sourceReader } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.js';
 import { expectedFormats, extensionOf } from './names.js';
-import { runPickle } from './pickle-driver.js';
+import { looksLikePickle, runPickle } from './pickle-driver.js';
 import { BrineError, type FileScan, type FormatId, type InnerPath, type StreamScan } from './types.js';
 
 /** Version of the engine's own logic (recursion, limits, polyglot checks); reported in every FileScan. */
@@ -294,6 +294,7 @@ class Walk {
         const p = entry === undefined ? path : [...path, entry];
         return walk.scanPickle(reader, p, role, opts);
       },
+      looksLikePickle,
       nested: (source, entry, o = {}) => this.visitSource(source, [...path, entry], depth + 1, o),
       nestedStream: (reader, entry, o = {}) => this.visitStream(reader, [...path, entry], depth + 1, o),
     };

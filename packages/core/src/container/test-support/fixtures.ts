@@ -57,6 +57,7 @@ export function recordingContext(budget: Budget = testBudget()) {
     scanPickle: async () => {
       throw new Error('not in this test');
     },
+    looksLikePickle: async () => true,
     nested: async (source, entry) => {
       nested.push({ entry, bytes: await source.read(0, source.size) });
       return 'unknown';
