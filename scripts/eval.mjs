@@ -17,15 +17,42 @@ import {
   tallyCorpus,
 } from '@brine/rules';
 
+// Usage: node scripts/eval.mjs [-v] [set ...] [--benign-dir DIR]
+// --benign-dir scores every file of DIR as benign (e.g. the real artefacts written by
+// packages/rules/scripts/realworld-benign.py into bench-data/realworld).
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
-const only = process.argv.slice(2);
-const verbose = only.includes('-v');
-const sets = readdirSync(fixtures)
-  .filter((s) => !only.filter((o) => o !== '-v').length || only.includes(s))
-  .sort();
+const args = process.argv.slice(2);
+const verbose = args.includes('-v');
+const benignAt = args.indexOf('--benign-dir');
+const benignDir = benignAt >= 0 ? args[benignAt + 1] : undefined;
+const only = args.filter((a, i) => a !== '-v' && i !== benignAt && i !== benignAt + 1);
+const sets = benignDir
+  ? []
+  : readdirSync(fixtures)
+      .filter((s) => !only.length || only.includes(s))
+      .sort();
 
 const outcomes = [];
 const started = performance.now();
+if (benignDir) {
+  for (const file of readdirSync(benignDir).sort()) {
+    const entry = { file, expect: 'clean', category: 'real-world', technique: file, refs: [] };
+    let result;
+    try {
+      const source = await openFileSource(join(benignDir, file));
+      try {
+        result = evaluate(await scan(source), policyNamed('default'), { displayPath: file });
+      } finally {
+        await source.close();
+      }
+    } catch (err) {
+      result = err instanceof Error ? err : new Error(String(err));
+    }
+    const o = judgeCorpusEntry(benignDir, entry, result);
+    outcomes.push(o);
+    if (verbose || !o.ok) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${file}: ${o.verdict} — ${o.note}`);
+  }
+}
 for (const set of sets) {
   let text;
   try {
