@@ -2176,40 +2176,47 @@ function fastRun(): i32 {
   if (<i64>cur > lim) return 0;
   const L = <i32>lim;
   const stackCap = maxStack > 4 ? maxStack - 4 : 0;
+  // PROTO is not handled here, so the protocol is fixed for the whole run: protocol 4+ (or
+  // none declared) needs no per-opcode check, as every fast opcode exists since protocol 4
+  const checkProto = protoSeen && proto < 4;
+  // stack depth lives in a local for the loop (helpers below never touch sp)
+  let s = sp;
+  let deepest = s;
   let c = cur;
   let n = 0;
   let stop = false;
   while (c <= L) {
-    if (poolAvail() < 16 || sp >= stackCap) break;
+    if (poolAvail() < 16 || s >= stackCap) break;
     const op = <u32>load<u8>(WIN + <usize>c);
-    if (protoSeen && opProto(op) > <u32>proto) break;
+    if (checkProto && opProto(op) > <u32>proto) break;
+    let pushed: u32 = 0;
     switch (op) {
       case 0x4e: // NONE
-        push1(REF_NONE);
+        pushed = REF_NONE;
         c += 1;
         break;
       case 0x88: // NEWTRUE
-        push1(REF_TRUE);
+        pushed = REF_TRUE;
         c += 1;
         break;
       case 0x89: // NEWFALSE
-        push1(REF_FALSE);
+        pushed = REF_FALSE;
         c += 1;
         break;
       case 0x4b: // BININT1
-        push1(newInt(<i64>load<u8>(WIN + <usize>(c + 1))));
+        pushed = IMM | <u32>load<u8>(WIN + <usize>(c + 1));
         c += 2;
         break;
       case 0x4d: // BININT2
-        push1(newInt(<i64>load<u16>(WIN + <usize>(c + 1))));
+        pushed = IMM | <u32>load<u16>(WIN + <usize>(c + 1));
         c += 3;
         break;
       case 0x4a: // BININT
-        push1(newInt(<i64>load<i32>(WIN + <usize>(c + 1))));
+        pushed = newInt(<i64>load<i32>(WIN + <usize>(c + 1)));
         c += 5;
         break;
       case 0x47: // BINFLOAT
-        push1(newFloat(reinterpret<f64>(bswap<u64>(load<u64>(WIN + <usize>(c + 1))))));
+        pushed = newFloat(reinterpret<f64>(bswap<u64>(load<u64>(WIN + <usize>(c + 1)))));
         c += 9;
         break;
       case 0x8c: {
@@ -2219,7 +2226,7 @@ function fastRun(): i32 {
           stop = true;
           break;
         }
-        push1(newStr(E_UTF8, <i64>(c + 2), <i64>len));
+        pushed = newStr(E_UTF8, <i64>(c + 2), <i64>len);
         c += 2 + len;
         break;
       }
@@ -2228,20 +2235,20 @@ function fastRun(): i32 {
           stop = true;
           break;
         }
-        store<u32>(MARKS + (<usize>nMarks << 2), sp);
+        store<u32>(MARKS + (<usize>nMarks << 2), s);
         nMarks++;
         c += 1;
         break;
       case 0x5d: // EMPTY_LIST
-        push1(newSeq(C_LIST));
+        pushed = newSeq(C_LIST);
         c += 1;
         break;
       case 0x29: // EMPTY_TUPLE
-        push1(newSeq(C_TUPLE));
+        pushed = newSeq(C_TUPLE);
         c += 1;
         break;
       case 0x7d: // EMPTY_DICT
-        push1(newSeq(C_DICT));
+        pushed = newSeq(C_DICT);
         c += 1;
         break;
       case 0x85: // TUPLE1
@@ -2249,14 +2256,14 @@ function fastRun(): i32 {
       case 0x87: {
         // TUPLE3
         const k = op - 0x84;
-        if (sp < fence() + k) {
+        if (s < fence() + k) {
           stop = true;
           break;
         }
         const t = newSeq(C_TUPLE);
-        for (let i: u32 = sp - k; i < sp; i++) seqAdd(t, at_(i));
-        sp -= k;
-        push1(t);
+        for (let i: u32 = s - k; i < s; i++) seqAdd(t, at_(i));
+        s -= k;
+        pushed = t;
         c += 1;
         break;
       }
@@ -2269,48 +2276,48 @@ function fastRun(): i32 {
         }
         const mk = load<u32>(MARKS + (<usize>(nMarks - 1) << 2));
         const below = nMarks - 1 > markBase ? load<u32>(MARKS + (<usize>(nMarks - 2) << 2)) : stackBase;
-        if (mk <= below || mk == 0 || (op == 0x75 && ((sp - mk) & 1) != 0)) {
+        if (mk <= below || mk == 0 || (op == 0x75 && ((s - mk) & 1) != 0)) {
           stop = true;
           break;
         }
         nMarks--;
         const target = at_(mk - 1);
         if (op == 0x65) {
-          for (let i = mk; i < sp; i++) seqAdd(target, at_(i));
+          for (let i = mk; i < s; i++) seqAdd(target, at_(i));
         } else {
-          for (let i = mk; i + 1 < sp; i += 2) seqAddPair(target, at_(i), at_(i + 1));
+          for (let i = mk; i + 1 < s; i += 2) seqAddPair(target, at_(i), at_(i + 1));
         }
-        sp = mk;
+        s = mk;
         c += 1;
         break;
       }
       case 0x61: // APPEND
-        if (sp < fence() + 2) {
+        if (s < fence() + 2) {
           stop = true;
           break;
         }
-        sp--;
-        seqAdd(top1(), at_(sp));
+        s--;
+        seqAdd(at_(s - 1), at_(s));
         c += 1;
         break;
       case 0x73: // SETITEM
-        if (sp < fence() + 3) {
+        if (s < fence() + 3) {
           stop = true;
           break;
         }
-        sp -= 2;
-        seqAddPair(top1(), at_(sp), at_(sp + 1));
+        s -= 2;
+        seqAddPair(at_(s - 1), at_(s), at_(s + 1));
         c += 1;
         break;
       case 0x71: // BINPUT
-        if (sp <= fence() || memoPut(<u32>load<u8>(WIN + <usize>(c + 1)), top1()) < 0) {
+        if (s <= fence() || memoPut(<u32>load<u8>(WIN + <usize>(c + 1)), at_(s - 1)) < 0) {
           stop = true;
           break;
         }
         c += 2;
         break;
       case 0x94: // MEMOIZE
-        if (sp <= fence() || memoPut(memoCount, top1()) < 0) {
+        if (s <= fence() || memoPut(memoCount, at_(s - 1)) < 0) {
           stop = true;
           break;
         }
@@ -2323,16 +2330,16 @@ function fastRun(): i32 {
           stop = true;
           break;
         }
-        push1(v);
+        pushed = v;
         c += 2;
         break;
       }
       case 0x30: // POP (a mark at the top is left to step())
-        if (sp <= fence() || (nMarks > markBase && load<u32>(MARKS + (<usize>(nMarks - 1) << 2)) == sp)) {
+        if (s <= fence() || (nMarks > markBase && load<u32>(MARKS + (<usize>(nMarks - 1) << 2)) == s)) {
           stop = true;
           break;
         }
-        sp--;
+        s--;
         c += 1;
         break;
       default:
@@ -2340,8 +2347,15 @@ function fastRun(): i32 {
         break;
     }
     if (stop) break;
+    if (pushed != 0) {
+      store<u32>(STACK + (<usize>s << 2), pushed);
+      s++;
+      if (s > deepest) deepest = s;
+    }
     n++;
   }
+  sp = s;
+  if (deepest > maxDepthSeen) maxDepthSeen = deepest;
   cur = c;
   opCount += <f64>n;
   opsInPickle += <f64>n;
