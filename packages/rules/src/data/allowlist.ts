@@ -15,7 +15,8 @@ import {
 /**
  * The safe tier: data-only globals. This is what `torch.load(weights_only=True)` accepts
  * (torch/_weights_only_unpickler.py `_get_allowed_globals`, torch 1.13 through 2.x), plus the NumPy
- * array/dtype/scalar/random-state reconstructors and joblib's array wrappers, which only rebuild arrays.
+ * array/dtype/scalar/random-state reconstructors and joblib's inline array wrapper, which only rebuild
+ * arrays. joblib's pre-0.10 wrappers read a file named in the pickle, so they are only `known`.
  */
 export const SAFE_TEXT = `
   collections OrderedDict Counter
@@ -53,8 +54,7 @@ export const SAFE_TEXT = `
   numpy.random._sfc64 SFC64
   numpy.random.bit_generator SeedSequence __pyx_unpickle_SeedSequence
   numpy.dtypes BoolDType Int8DType UInt8DType Int16DType UInt16DType Int32DType UInt32DType Int64DType UInt64DType ByteDType UByteDType ShortDType UShortDType IntDType UIntDType LongDType ULongDType LongLongDType ULongLongDType Float16DType Float32DType Float64DType LongDoubleDType Complex64DType Complex128DType CLongDoubleDType ObjectDType BytesDType StrDType VoidDType DateTime64DType TimeDelta64DType StringDType
-  joblib.numpy_pickle NumpyArrayWrapper NDArrayWrapper ZNDArrayWrapper
-  joblib.numpy_pickle_compat NDArrayWrapper ZNDArrayWrapper
+  joblib.numpy_pickle NumpyArrayWrapper
 `;
 
 /**
@@ -160,6 +160,8 @@ export const KNOWN_TEXT = `
   ultralytics.utils.tal TaskAlignedAssigner
   ultralytics.yolo.utils IterableSimpleNamespace
   tokenizers Tokenizer AddedToken
+  joblib.numpy_pickle NDArrayWrapper ZNDArrayWrapper
+  joblib.numpy_pickle_compat NDArrayWrapper ZNDArrayWrapper
 `;
 
 /** Known-tier pairs introspected from the installed libraries (see scripts/framework-classes.py). */
