@@ -173,7 +173,8 @@ function hashKey(v: PyValue, depth = 0): string | undefined {
       return `t(${parts.map((p) => `${p.length}:${p}`).join('')})`;
     }
     case 'size':
-      return `t(${v.dims.map((d) => `n${d}`.length + ':n' + d).join('')})`;
+      // Same encoding as a tuple of ints: a Size key equals the tuple key with the same items.
+      return hashKey({ kind: 'tuple', items: v.dims.map((d) => ({ kind: 'int', value: BigInt(d) })) }, depth);
     default:
       return undefined;
   }
