@@ -4,7 +4,7 @@ import type { FileReport } from '@brine/rules';
 import type { ScanInput } from './inputs.js';
 import { LANES, runInLanes } from './lanes.js';
 import { failedReport, type ScanOutcome, type ScanSettings, scanInput } from './scan-one.js';
-import type { WorkerResult, WorkerTask } from './scan-worker.js';
+import { ABORT_MESSAGE, type WorkerResult, type WorkerTask } from './scan-worker.js';
 
 /** How a run is carried out. */
 export interface RunOptions {
@@ -146,7 +146,12 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
       for (const w of workers) void w.terminate();
       resolveRun(wasInterrupted);
     };
-    const onAbort = () => finish(true);
+    // Ctrl-C: workers abort their running scans (which then report what they saw) and hand back
+    // their queues; whatever has not come back after the grace period is left out.
+    const onAbort = () => {
+      for (const w of workers) w.postMessage(ABORT_MESSAGE);
+      setTimeout(() => finish(true), ABORT_GRACE_MS).unref();
+    };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     const start = () => {
@@ -165,12 +170,16 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
         if (inFlight.size === 0) {
           workers.delete(worker);
           void worker.terminate();
-          if (workers.size === 0) finish(false);
+          if (workers.size === 0) finish(opts.signal?.aborted === true);
         }
       };
       worker.on('message', (msg: WorkerResult) => {
-        inFlight.delete(msg.index);
-        record(msg.index, msg.outcome);
+        if ('dropped' in msg) {
+          for (const index of msg.dropped) inFlight.delete(index);
+        } else {
+          inFlight.delete(msg.index);
+          record(msg.index, msg.outcome);
+        }
         feed();
       });
       // A worker that dies (out of memory, a bug) takes its in-flight inputs with it: they are

@@ -9,11 +9,11 @@ export interface WorkerTask {
   input: ScanInput;
 }
 
-/** Worker → main thread: one finished input. */
-export interface WorkerResult {
-  index: number;
-  outcome: ScanOutcome;
-}
+/** Main thread → worker: stop (Ctrl-C). Running scans are aborted, queued ones handed back. */
+export const ABORT_MESSAGE = 'abort';
+
+/** Worker → main thread: one finished input, or the queued inputs dropped after an abort. */
+export type WorkerResult = { index: number; outcome: ScanOutcome } | { dropped: number[] };
 
 // The pool runs one worker per core; inside a worker, a few files are in flight at once so that
 // waiting for file I/O does not leave the core idle (see LANES).
@@ -21,11 +21,12 @@ if (parentPort) {
   const port = parentPort;
   const settings = workerData as ScanSettings;
   const pending: WorkerTask[] = [];
+  const abort = new AbortController();
   let lanes = 0;
   const scanOne = async (task: WorkerTask) => {
     let outcome: ScanOutcome;
     try {
-      outcome = await scanInput(task.input, settings);
+      outcome = await scanInput(task.input, settings, abort.signal);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       outcome = { report: failedReport(task.input.name, 'internal-error', message, settings.policy) };
@@ -40,7 +41,13 @@ if (parentPort) {
       lanes -= 1;
     }
   };
-  port.on('message', (tasks: WorkerTask[]) => {
+  port.on('message', (msg: WorkerTask[] | typeof ABORT_MESSAGE) => {
+    if (msg === ABORT_MESSAGE) {
+      abort.abort();
+      port.postMessage({ dropped: pending.splice(0).map((t) => t.index) } satisfies WorkerResult);
+      return;
+    }
+    const tasks = msg;
     pending.push(...tasks);
     // Each new lane takes a task at once, so this never starts a lane with nothing to do.
     while (lanes < LANES && pending.length > 0) void lane();
