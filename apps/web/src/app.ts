@@ -4,7 +4,7 @@
  */
 import { type RunReport, renderReport as renderRun } from '@brine/report';
 import type { FileReport, Verdict } from '@brine/rules';
-import { getRule, rules } from '@brine/rules';
+import { getRule, RULESET_VERSION, rules } from '@brine/rules';
 import { h, required } from './dom.js';
 import type { PolicyName, ScanRequest, WorkerMessage } from './protocol.js';
 import { formatBytes, renderPending, renderReport } from './view.js';
@@ -44,7 +44,6 @@ let watchdog: ReturnType<typeof setTimeout> | undefined;
 let nextId = 1;
 let workerReady = false;
 let workerFailed: string | undefined;
-let rulesetVersion = '';
 let engineVersion = '';
 let startedAt: string | undefined;
 let startedMs = 0;
@@ -64,7 +63,6 @@ function onMessage(msg: WorkerMessage): void {
   switch (msg.type) {
     case 'ready':
       workerReady = true;
-      rulesetVersion = msg.versions.rules;
       engineVersion = msg.versions.engine;
       updateStatus();
       break;
@@ -169,14 +167,15 @@ function finish(entry: Entry, report: FileReport): void {
 }
 
 function updateStatus(): void {
-  status.classList.remove('error');
-  if (workerFailed) return;
   const all = [...entries.values()];
   const done = all.filter((e) => e.report);
   const hasResults = done.length > 0;
   downloadJson.disabled = !hasResults;
   downloadSarif.disabled = !hasResults;
   clearButton.disabled = all.length === 0 || done.length < all.length;
+  // Once the scanner is known to be unusable, that message stays.
+  if (workerFailed) return;
+  status.classList.remove('error');
   if (all.length === 0) {
     status.textContent = workerReady
       ? 'Ready. Drop files or choose them; they stay on this device.'
@@ -281,7 +280,12 @@ document.addEventListener('drop', (e) => {
 function runReport(): RunReport {
   const files = [...entries.values()].flatMap((e) => (e.report ? [e.report] : []));
   return {
-    tool: { name: 'brine', version: BRINE_VERSION, rulesetVersion, engineVersion },
+    tool: {
+      name: 'brine',
+      version: BRINE_VERSION,
+      rulesetVersion: RULESET_VERSION,
+      ...(engineVersion ? { engineVersion } : {}),
+    },
     files,
     startedAt: startedAt ?? new Date().toISOString(),
     durationMs: performance.now() - startedMs,

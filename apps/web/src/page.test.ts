@@ -18,6 +18,7 @@ import { bufferSource, scan } from '@brine/core';
 import { builtinPolicies, evaluate, getRule } from '@brine/rules';
 import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { jsonReportErrors, sarifErrors } from '../../../packages/report/src/test-support/schemas.js';
 import { startServer as startWorkerServer } from '../../worker/src/node.js';
 import { webAssets } from '../../worker/src/web-assets.js';
 
@@ -307,6 +308,7 @@ describe('the brine page', () => {
     const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
     expect(jsonDl.suggestedFilename()).toBe('brine-report.json');
     const json = JSON.parse(await readFile((await jsonDl.path()) as string, 'utf8'));
+    expect(jsonReportErrors(json)).toEqual([]);
     const files = json.files as Array<{ file: string; verdict: string }>;
     expect(files.map((f) => [f.file, f.verdict])).toEqual([
       ['weights.pt', 'clean'],
@@ -317,6 +319,7 @@ describe('the brine page', () => {
     expect(sarifDl.suggestedFilename()).toBe('brine-report.sarif');
     const sarif = JSON.parse(await readFile((await sarifDl.path()) as string, 'utf8'));
     expect(sarif.version).toBe('2.1.0');
+    expect(sarifErrors(sarif)).toEqual([]);
     const results = sarif.runs[0].results as Array<{ ruleId: string }>;
     expect(results.length).toBeGreaterThan(0);
     expect(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id)).toContain(results[0]?.ruleId);
@@ -357,6 +360,11 @@ describe('the brine page', () => {
       await page.locator('#file-input').setInputFiles([file('weights.pt', CLEAN_CHECKPOINT)]);
       await waitForReports(page, 1);
       expect(await card(page, 'weights.pt').getAttribute('data-verdict')).toBe('unscannable');
+      // The report the page makes up for such a file is still a valid report that fails.
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
+      const json = JSON.parse(await readFile((await dl.path()) as string, 'utf8'));
+      expect(jsonReportErrors(json)).toEqual([]);
+      expect(json.files[0].verdict).toBe('unscannable');
     } finally {
       srv.missingWasm = false;
     }
