@@ -230,6 +230,22 @@ for (const r of rows) {
     (r.py === undefined ? '-' : `${fmt(r.mbps / r.py, 0)}x`).padStart(8),
   );
 }
+// A fixed trivial workload, so figures taken on a busy machine can be put in proportion.
+{
+  const b = new Uint8Array(16 << 20);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 7) & 3;
+  const c = process.cpuUsage();
+  let x = 0;
+  for (let i = 0; i < b.length; i++) {
+    const v = b[i];
+    x = v === 0 ? x + 1 : v === 1 ? x ^ i : v === 2 ? x - 3 : x + (i & 7);
+  }
+  const u = process.cpuUsage(c);
+  const ns = ((u.user + u.system) * 1000) / b.length;
+  console.log(
+    `calibration: a trivial byte loop costs ${ns.toFixed(2)} ns/byte of CPU here now (compare with the same line on an idle machine; checksum ${x & 0xff})`,
+  );
+}
 console.log(
   `(python: pickletools.genops over the first ${PY_MIB} MiB of the dense file, and over the whole blob file;`,
 );
