@@ -200,6 +200,26 @@ export const zlibReader = codecReader(
   fflateDecoder(Unzlib),
 );
 
+/**
+ * joblib < 0.10 compressed pickles: `ZF`, the hex length padded to 19 bytes, then a zlib stream
+ * (`joblib.numpy_pickle_compat`, which current joblib still loads).
+ */
+export const joblibZfileReader: ContainerReader = {
+  format: 'zlib',
+  version: '1',
+  detect: (h) =>
+    h[0] === 0x5a &&
+    h[1] === 0x46 &&
+    h[2] === 0x30 &&
+    h[3] === 0x78 &&
+    (h[21] as number) >> 4 <= 7 &&
+    ((h[21] as number) & 0x0f) === 8,
+  async stream(reader, ctx) {
+    await reader.skip(21);
+    await (zlibReader.stream as NonNullable<ContainerReader['stream']>)(reader, ctx);
+  },
+};
+
 export const lz4Reader = codecReader(
   'lz4',
   'lz4',

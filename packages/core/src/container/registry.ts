@@ -1,5 +1,13 @@
 import type { FormatId } from '../engine/types.js';
-import { bz2Reader, gzipReader, lz4Reader, lzmaReader, xzReader, zlibReader } from './compressed.js';
+import {
+  bz2Reader,
+  gzipReader,
+  joblibZfileReader,
+  lz4Reader,
+  lzmaReader,
+  xzReader,
+  zlibReader,
+} from './compressed.js';
 import { ggufReader } from './gguf.js';
 import { legacyTorchReader } from './legacy-torch.js';
 import { npyReader } from './npy.js';
@@ -22,6 +30,7 @@ export const READERS: readonly ContainerReader[] = [
   bz2Reader,
   xzReader,
   lz4Reader,
+  joblibZfileReader,
   npyReader,
   ggufReader,
   legacyTorchReader,
@@ -39,7 +48,9 @@ export function readerFor(head: Uint8Array, size: number | undefined): Container
 
 /**
  * Detects a format from the first bytes of a file (512 are enough for every format; `size` helps
- * safetensors). By content only: the file name plays no part.
+ * safetensors). By content only: the file name plays no part. This is the outer format as its
+ * magic shows it (`zip`, `pickle`, `gzip`...); `scan()` refines it once the structure is read
+ * (`pytorch-zip`, `torchscript`, `npz`, `joblib`, `legacy-torch-tar`).
  */
 export function detectFormat(head: Uint8Array, size: number): FormatId {
   return readerFor(head, size)?.format ?? 'unknown';
