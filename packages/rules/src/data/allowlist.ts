@@ -78,7 +78,6 @@ export const KNOWN_TEXT = `
   array array _array_reconstructor
   _io BytesIO StringIO
   io BytesIO StringIO
-  logging getLogger
   torch.jit._pickle build_intlist build_tensorlist build_doublelist build_boollist build_tensor_from_id restore_type_tag
   torch.nn.utils.parametrize ParametrizationList
   torch.nn.modules.normalization RMSNorm

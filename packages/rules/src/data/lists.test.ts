@@ -40,7 +40,6 @@ describe('allow and deny lists', () => {
     const reviewed = new Set([
       'uuid.UUID',
       'uuid.SafeUUID',
-      'logging.getLogger',
       'torch.distributed.tensor.DTensor',
       'torch.distributed.tensor.placement_types.Shard',
       'torch.distributed.tensor.placement_types.Replicate',
