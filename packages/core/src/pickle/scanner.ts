@@ -14,7 +14,10 @@ export interface ScannerLimits {
   maxMarks: number;
   /** Distinct memo keys per pickle. Default 1 048 576. */
   maxMemoEntries: number;
-  /** Values alive at once in stack, memo and tracked containers (64 B each). Default 1 048 576. */
+  /**
+   * Values alive at once in stack, memo and tracked containers (64 B each, so at most 64 MiB;
+   * the pool starts at 256 KiB and grows only as needed). Default 1 048 576.
+   */
   maxValues: number;
   /** Opcodes per scan (0 = no limit). Default 0. */
   maxOpcodes: number;
@@ -103,8 +106,9 @@ export interface PickleScanner {
   skip(n: number): void;
   /**
    * While paused: the bytes from here are a complete pickle loaded by a nested `pickle.load`
-   * (joblib object arrays). It gets a fresh stack and memo; after its STOP the outer pickle
-   * resumes with its own state.
+   * (joblib object arrays). It gets a fresh stack and memo and its own `pickleIndex` (counted in
+   * `stats.pickles`); after its STOP the outer pickle resumes with its own state and index.
+   * One level only: a nested pickle cannot begin another.
    */
   beginNestedPickle(): void;
   /**
