@@ -25,7 +25,6 @@ export interface KeptBlob {
 export interface SkippedBlob {
   entry: StagedEntry;
   size: number;
-  head: Uint8Array;
   /** Internal: the tail matched a blob too large to hold on a maybe; it must be read again. */
   reread?: boolean;
 }
@@ -148,17 +147,18 @@ class BlobSink {
         this.size,
         this.entry,
       );
-      return { entry: this.entry, size: this.size, head, ...(wanted ? { reread: true } : {}) };
+      // Nothing of a skipped blob is kept: an initial commit of 100k files must not hold 100k heads.
+      return { entry: this.entry, size: this.size, ...(wanted ? { reread: true } : {}) };
     }
     if (this.decided === 'tail' && this.memParts) {
       const bytes = Buffer.concat(this.memParts);
       this.memParts = [bytes];
       if (!this.keepTail?.(bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)), this.size, this.entry)) {
-        return { entry: this.entry, size: this.size, head };
+        return { entry: this.entry, size: this.size };
       }
       this.hash = createHash('sha256').update(bytes);
     }
-    if (this.decided === 'skip' || !this.hash) return { entry: this.entry, size: this.size, head };
+    if (this.decided === 'skip' || !this.hash) return { entry: this.entry, size: this.size };
     await this.fd?.close();
     const kept: KeptBlob = { entry: this.entry, size: this.size, head, sha256: this.hash.digest('hex') };
     if (this.memParts) kept.bytes = Buffer.concat(this.memParts);
