@@ -38,7 +38,11 @@ const MAGICS: Array<{ why: string; bytes: readonly number[]; at?: number }> = [
   { why: 'npy', bytes: [0x93, ...ascii('NUMPY')] },
   { why: 'gzip', bytes: [0x1f, 0x8b] },
   { why: 'xz', bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
-  { why: 'lzma', bytes: [0x5d, 0x00, 0x00] },
+  // joblib recognises its lzma files by these two bytes alone (the properties byte and the low
+  // byte of the dictionary size), so the sniffer must not ask for more.
+  { why: 'lzma', bytes: [0x5d, 0x00] },
+  // joblib < 0.10 compressed pickles (still loaded by numpy_pickle_compat): "ZF", hex length, zlib.
+  { why: 'joblib zfile', bytes: ascii('ZF0x') },
   { why: 'lz4', bytes: [0x04, 0x22, 0x4d, 0x18] },
   { why: '7z', bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] },
   { why: 'tar', bytes: ascii('ustar'), at: 257 },
