@@ -3,9 +3,9 @@
  * and rules, and install a hook that does so on every `git commit`.
  *
  * @example
- * import { installHook, defaultHookCommand, runHook } from '@brine/precommit';
+ * import { coreEngine, defaultHookCommand, installHook, runHook } from '@brine/precommit';
  * await installHook({ cwd: process.cwd(), command: defaultHookCommand() });
- * const { exitCode } = await runHook({ cwd, engine, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+ * const { exitCode } = await runHook({ cwd, engine: coreEngine, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
  */
 export { type BlobReadOptions, DEFAULT_BLOB_OPTIONS } from './blobs.js';
 export { CONFIG_FILE, type HookConfig, loadHookConfig, parseHookConfig, pathFilter } from './config.js';
