@@ -16,6 +16,8 @@
 //   MEMO0   maxMemo * 8 B     outer pickle memo, direct keys:   (generation u32, ref u32)
 //   MEMO1   maxMemo * 8 B     nested pickle memo (joblib object arrays), same shape
 //   HASH0/1 HASH_SLOTS * 12 B memo keys >= maxMemo:             (key u32, generation u32, ref u32)
+//   KEYS0/1 maxMemo * 4 B     memo keys in the order they were first set (the GC's memo roots,
+//                             so a collection costs the memo's size, not its largest key)
 //   GCWORK  maxValues * 4 B   mark-phase work list
 //   POOL    grows on demand   value records, 64 B each, up to maxValues
 //
@@ -206,6 +208,9 @@ let MEMO0: usize = 0;
 let MEMO1: usize = 0;
 let HASH0: usize = 0;
 let HASH1: usize = 0;
+let KEYS0: usize = 0;
+let KEYS1: usize = 0;
+let memoKeys: usize = 0;
 let GCWORK: usize = 0;
 let POOL: usize = 0;
 
@@ -362,6 +367,10 @@ export function init(
   p = align16(p + <usize>HASH_SLOTS * 12);
   HASH1 = p;
   p = align16(p + <usize>HASH_SLOTS * 12);
+  KEYS0 = p;
+  p = align16(p + (<usize>maxMemo << 2));
+  KEYS1 = p;
+  p = align16(p + (<usize>maxMemo << 2));
   GCWORK = p;
   p = align16(p + (<usize>maxValues << 2));
   POOL = p;
@@ -393,6 +402,7 @@ export function init(
   junkMode = false;
   memoDirect = MEMO0;
   memoHash = HASH0;
+  memoKeys = KEYS0;
   memoCount = 0;
   memoMaxKey = 0;
   memoHashUsed = 0;
@@ -527,6 +537,7 @@ export function beginNested(): i32 {
   markBase = nMarks;
   memoDirect = MEMO1;
   memoHash = HASH1;
+  memoKeys = KEYS1;
   frameEndAbs = -1;
   fEnd = -1;
   startPickle(winBase + <i64>cur);
@@ -541,6 +552,7 @@ function endNested(): void {
   markBase = 0;
   memoDirect = MEMO0;
   memoHash = HASH0;
+  memoKeys = KEYS0;
   memoGen = outerGen;
   memoCount = outerCount;
   memoMaxKey = outerMaxKey;
@@ -787,16 +799,10 @@ function reserve(): bool {
   return top;
 }
 
-function markMemo(direct: usize, hash: usize, gen: u32, maxKey: u32, hashUsed: u32, top: u32): u32 {
-  for (let k: u32 = 0; k < maxKey; k++) {
-    const s = direct + (<usize>k << 3);
-    if (load<u32>(s) == gen) top = markPush(load<u32>(s, 4), top);
-  }
-  if (hashUsed > 0) {
-    for (let i: u32 = 0; i < HASH_SLOTS; i++) {
-      const s = hash + <usize>i * 12;
-      if (load<u32>(s, 4) == gen) top = markPush(load<u32>(s, 8), top);
-    }
+function markMemo(direct: usize, hash: usize, keys: usize, gen: u32, count: u32, top: u32): u32 {
+  for (let i: u32 = 0; i < count; i++) {
+    const v = memoLookup(direct, hash, gen, load<u32>(keys + (<usize>i << 2)));
+    if (v != 0) top = markPush(v, top);
   }
   return top;
 }
@@ -804,15 +810,15 @@ function markMemo(direct: usize, hash: usize, gen: u32, maxKey: u32, hashUsed: u
 /** Mark-sweep over the pool; returns how many root slots were scanned. */
 function collect(): u32 {
   let top: u32 = 0;
-  let roots: u32 = sp + memoMaxKey + (memoHashUsed > 0 ? HASH_SLOTS : 0);
-  if (inNested) roots += outerMaxKey + (outerHashUsed > 0 ? HASH_SLOTS : 0);
+  let roots: u32 = sp + memoCount;
+  if (inNested) roots += outerCount;
   for (let i: u32 = 0; i < sp; i++) top = markPush(load<u32>(STACK + (<usize>i << 2)), top);
   if (pauseCall != 0) top = markPush(pauseCall, top);
   if (inNested) {
-    top = markMemo(MEMO0, HASH0, outerGen, outerMaxKey, outerHashUsed, top);
-    top = markMemo(MEMO1, HASH1, memoGen, memoMaxKey, memoHashUsed, top);
+    top = markMemo(MEMO0, HASH0, KEYS0, outerGen, outerCount, top);
+    top = markMemo(MEMO1, HASH1, KEYS1, memoGen, memoCount, top);
   } else {
-    top = markMemo(MEMO0, HASH0, memoGen, memoMaxKey, memoHashUsed, top);
+    top = markMemo(MEMO0, HASH0, KEYS0, memoGen, memoCount, top);
   }
   while (top > 0) {
     top--;
@@ -959,6 +965,7 @@ function memoPut(key: u32, ref: u32): i32 {
     const s = memoDirect + (<usize>key << 3);
     if (load<u32>(s) != memoGen) {
       if (memoCount >= maxMemo) return -1;
+      store<u32>(memoKeys + (<usize>memoCount << 2), key);
       memoCount++;
       store<u32>(s, memoGen);
       if (key + 1 > memoMaxKey) memoMaxKey = key + 1;
@@ -971,6 +978,7 @@ function memoPut(key: u32, ref: u32): i32 {
       if (load<u32>(s, 4) != memoGen) {
         if (memoHashUsed >= HASH_MAX_USED || memoCount >= maxMemo) return -1;
         memoHashUsed++;
+        store<u32>(memoKeys + (<usize>memoCount << 2), key);
         memoCount++;
         store<u32>(s, key);
         store<u32>(s, memoGen, 4);
@@ -988,15 +996,19 @@ function memoPut(key: u32, ref: u32): i32 {
   return 0;
 }
 
-function memoGet(key: u32): u32 {
+@inline function memoGet(key: u32): u32 {
+  return memoLookup(memoDirect, memoHash, memoGen, key);
+}
+
+function memoLookup(direct: usize, hash: usize, gen: u32, key: u32): u32 {
   if (key < maxMemo) {
-    const s = memoDirect + (<usize>key << 3);
-    return load<u32>(s) == memoGen ? load<u32>(s, 4) : 0;
+    const s = direct + (<usize>key << 3);
+    return load<u32>(s) == gen ? load<u32>(s, 4) : 0;
   }
   let h = (key * 0x9e3779b1) >> 16;
   while (true) {
-    const s = memoHash + <usize>h * 12;
-    if (load<u32>(s, 4) != memoGen) return 0;
+    const s = hash + <usize>h * 12;
+    if (load<u32>(s, 4) != gen) return 0;
     if (load<u32>(s) == key) return load<u32>(s, 8);
     h = (h + 1) & (HASH_SLOTS - 1);
   }

@@ -365,6 +365,17 @@ describe('limits end the scan with an anomaly', () => {
     expect(r.anomalies).toMatchObject([{ code: 'limit-memo', fatal: true }]);
   });
 
+  it('a sparse memo key does not make collections expensive or the pool grow', async () => {
+    const churn = bytes(...Array.from({ length: 1000 }, () => [...op.SBU('abc'), op.POP]).flat());
+    const parts: Uint8Array[] = [bytes(op.PROTO(4), op.NONE, op.LONG_BINPUT((1 << 20) - 1), op.POP)];
+    for (let i = 0; i < 200; i++) parts.push(churn);
+    parts.push(bytes(op.NONE, op.STOP));
+    const r = await scanPickle(new Uint8Array(Buffer.concat(parts)));
+    expect(r.anomalies).toEqual([]);
+    // the value pool starts at 4096 records (256 KiB); a memo-size-driven GC would have grown it
+    expect(r.stats.wasmMemoryBytes).toBeLessThan(40 * 2 ** 20);
+  });
+
   it('a million small objects in memo-free batches stay within a small pool', async () => {
     const batch = bytes(op.MARK, ...Array.from({ length: 1000 }, () => op.BININT1(7)), op.APPENDS);
     const parts: Uint8Array[] = [bytes(op.PROTO(2), op.EMPTY_LIST)];
