@@ -160,7 +160,7 @@ function unscannable(entry: Entry, code: string, message: string): FileReport {
 
 function finish(entry: Entry, report: FileReport): void {
   entry.report = report;
-  const card = renderReport(report, getRule, `file-${entry.id}`);
+  const card = renderReport(report, getRule, `file-${entry.id}`, entry.policy);
   entry.card.replaceWith(card);
   entry.card = card;
   updateStatus();

@@ -229,6 +229,7 @@ describe('the brine page', () => {
       'No code runs when this file is loaded',
     );
     expect(await clean.locator('.finding').count()).toBe(0);
+    expect(await clean.locator('.stats').textContent()).toMatch(/pytorch-zip .* default policy$/);
 
     const evil = card(page, 'evil.pkl');
     expect(await evil.getAttribute('data-verdict')).toBe('dangerous');
@@ -280,6 +281,32 @@ describe('the brine page', () => {
     await page.locator('#dropzone').dispatchEvent('drop', { dataTransfer });
     await waitForReports(page, 1);
     expect(await card(page, 'dropped.pkl').getAttribute('data-verdict')).toBe('dangerous');
+    await page.close();
+  });
+
+  it('applies the policy chosen on the page', async () => {
+    const name = 'torch-whole-module.pt';
+    const bytes = readFileSync(join(repoRoot, 'fixtures/containers', name));
+    const verdicts: Record<string, string> = {};
+    for (const policy of ['default', 'weights-only'] as const) {
+      verdicts[policy] = evaluate(
+        await scan(bufferSource(name, new Uint8Array(bytes))),
+        builtinPolicies[policy],
+      ).verdict;
+    }
+    // A whole-module save imports torch.nn classes: allowed by default, refused by weights-only.
+    expect(verdicts.default).not.toBe(verdicts['weights-only']);
+    const page = await openPage();
+    for (const policy of ['default', 'weights-only'] as const) {
+      await page.selectOption('#policy', policy);
+      await page.locator('#file-input').setInputFiles([file(`${policy}.pt`, bytes)]);
+    }
+    await waitForReports(page, 2);
+    expect(await card(page, 'default.pt').getAttribute('data-verdict')).toBe(verdicts.default);
+    expect(await card(page, 'weights-only.pt').getAttribute('data-verdict')).toBe(verdicts['weights-only']);
+    expect(await card(page, 'weights-only.pt').locator('.stats').textContent()).toMatch(
+      /weights-only policy$/,
+    );
     await page.close();
   });
 

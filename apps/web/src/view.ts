@@ -248,7 +248,12 @@ function renderImports(report: FileReport): HTMLElement {
 }
 
 /** The result card of one scanned file. */
-export function renderReport(report: FileReport, lookup: RuleLookup, headingId: string): HTMLElement {
+export function renderReport(
+  report: FileReport,
+  lookup: RuleLookup,
+  headingId: string,
+  policy?: string,
+): HTMLElement {
   const words = VERDICT_WORDS[report.verdict];
   const readShare = report.size > 0 ? (report.stats.bytesRead / report.size) * 100 : 100;
   return h(
@@ -280,6 +285,7 @@ export function renderReport(report: FileReport, lookup: RuleLookup, headingId: 
       readShare < 99.5 ? ` (${readShare < 0.1 ? '<0.1' : readShare.toFixed(1)}%)` : '',
       ` · ${report.stats.pickles} pickle${report.stats.pickles === 1 ? '' : 's'}`,
       ` · ${Math.round(report.stats.durationMs)} ms`,
+      policy ? ` · ${policy} policy` : '',
     ),
     report.problems.length > 0
       ? h(
