@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PickleImport, ScanResult } from './events.js';
 import { scanPickle } from './scan.js';
+import { bytes, op } from './test-support/assemble.js';
 import { fixture } from './test-support/fixtures.js';
 
 const PAYLOAD = 'touch /tmp/brine-pwned';
@@ -155,6 +156,34 @@ describe('published resolution bypasses (peers.md §3B)', () => {
     // pickletools' linear reading sees only a BINBYTES: that reading alone finds nothing
     const linear = await scanPickle(bytes, { frameReading: 'linear' });
     expect(linear.imports).toEqual([]);
+  });
+
+  it('B12 as published: the frame ends on a 128 KiB read-buffer boundary inside BINBYTES', async () => {
+    // PROTO 5, NONE, UNICODE 'a'*(8192*16-17), POP, MARK, FRAME 2, BINBYTES len 0x107: the frame
+    // holds "B" and the first length byte, which sits exactly at offset 8192*16. Reading a file,
+    // the C unpickler then takes the length from the next four bytes (01 00 00 00 -> 1), skips one
+    // byte and runs the hidden opcodes; pickletools sees one 263-byte BINBYTES.
+    const hidden = bytes(op.GLOBAL('os', 'system'), 'Vecho pwned\n', op.TUPLE1, op.REDUCE, op.MARK);
+    const payload = bytes(0, 0, hidden, ...Array(0x107 - 2 - hidden.length).fill(op.NONE));
+    const data = bytes(
+      op.PROTO(5),
+      op.NONE,
+      'V',
+      'a'.repeat(8192 * 16 - 17),
+      '\n',
+      op.POP,
+      op.MARK,
+      op.FRAME(2),
+      op.BINBYTES(payload),
+      op.POP_MARK,
+      op.STOP,
+    );
+    expect(data[8192 * 16 - 1]).toBe(0x42);
+    const r = await scanPickle(data);
+    expect(only(r, 'os', 'system')).toMatchObject({ called: true, offset: 8192 * 16 + 6 });
+    expect(r.calls[0]?.args[0]).toMatchObject({ kind: 'str', value: 'echo pwned' });
+    expect(r.anomalies.map((a) => a.code)).toContain('frame-crossing');
+    expect((await scanPickle(data, { frameReading: 'linear' })).imports).toEqual([]);
   });
 
   it('B13 BINUNICODE8 operands and popped decoys', async () => {
