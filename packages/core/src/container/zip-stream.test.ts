@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../engine/limits.js';
@@ -302,6 +303,45 @@ describe('readZipStream', () => {
     expect(r.summary.verified).toBe(true);
     expect(r.entries.some((e) => /\/data\.pkl$/.test(e.name) && e.head === 'pickle')).toBe(true);
     expect(r.format()).toBe('pytorch-zip');
+  });
+
+  it('gives the same entries and notes for any chunking, and never throws on damaged archives', async () => {
+    const base = buildZip([
+      { name: 'archive/data.pkl', data: evil, method: 8 },
+      { name: 'archive/data/0', data: tensor.subarray(0, 3000), descriptor: true },
+      { name: 'archive/version', data: enc.encode('3\n') },
+    ]);
+    const reference = await streamZip(base, 1 << 20);
+    const sizes = fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(sizes, async (pattern) => {
+        const rec = recordingContext();
+        async function* varied(): AsyncGenerator<Uint8Array> {
+          for (let i = 0, k = 0; i < base.length; k++) {
+            const n = pattern[k % pattern.length] as number;
+            yield base.slice(i, i + n);
+            i += n;
+          }
+        }
+        await readZipStream(chunkReader('upload', varied()), rec.ctx);
+        expect(rec.notes).toEqual(reference.notes);
+        expect(rec.entries).toEqual(reference.entries);
+      }),
+      { numRuns: 40 },
+    );
+    const damage = fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 6,
+    });
+    await fc.assert(
+      fc.asyncProperty(damage, fc.integer({ min: 1, max: 300 }), async (edits, chunk) => {
+        const bytes = base.slice();
+        for (const [at, value] of edits) bytes[at] = value;
+        const r = await streamZip(bytes, chunk);
+        for (const n of r.notes) expect(n.code).toMatch(/^(zip|limit|inflate|torchscript)-/);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('never throws on random bytes after a local header signature', async () => {
