@@ -221,6 +221,30 @@ describe('brine CLI', () => {
     expect(noColor.stdout).not.toContain('\u001b[');
   });
 
+  it('a scanner thread that dies takes only the file it was on; the rest are scanned', async () => {
+    const many = join(dir, 'many');
+    await mkdir(many);
+    await writeFile(join(many, 'a-crash.pkl'), PICKLES.benign);
+    for (let i = 0; i < 30; i++)
+      await writeFile(
+        join(many, `f${String(i).padStart(2, '0')}.pkl`),
+        i === 7 ? PICKLES.evil : PICKLES.benign,
+      );
+    const run = await brine(['scan', '--format', 'json', '--jobs', '2', many], {
+      env: { BRINE_TEST_WORKER_EXIT_ON: 'a-crash.pkl' },
+    });
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout);
+    expect(doc.files).toHaveLength(31);
+    const crashed = doc.files.filter((f: { problems: Array<{ code: string }> }) =>
+      f.problems.some((p) => p.code === 'scanner-crashed'),
+    );
+    expect(crashed.map((f: { file: string }) => f.file)).toContain(join(many, 'a-crash.pkl'));
+    expect(crashed.length).toBeLessThanOrEqual(8);
+    expect(doc.files.find((f: { file: string }) => f.file.endsWith('f07.pkl')).verdict).toBe('dangerous');
+    expect(doc.interrupted).toBe(false);
+  });
+
   it('--output writes the report to a file and keeps stdout empty', async () => {
     const out = join(dir, 'report.sarif');
     const run = await brine(['scan', '--format', 'sarif', '--output', out, join(dir, 'evil.pkl')]);

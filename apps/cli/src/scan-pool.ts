@@ -18,6 +18,9 @@ export interface RunOptions {
   scanLocal?: (input: ScanInput) => Promise<ScanOutcome>;
 }
 
+/** After this many scanner threads have died, the run stops replacing them and blames what is left. */
+const MAX_WORKER_DEATHS = 16;
+
 /** The reports of a run, in input order; `interrupted` when the signal stopped it early. */
 export interface RunResult {
   reports: FileReport[];
@@ -138,6 +141,8 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
 
   const workersDone = new Promise<boolean>((resolveRun) => {
     const workers = new Set<Worker>();
+    const requeued = new Map<number, number>();
+    let deaths = 0;
     let finished = false;
     const finish = (wasInterrupted: boolean) => {
       if (finished) return;
@@ -173,25 +178,51 @@ export async function runScan(inputs: readonly ScanInput[], opts: RunOptions): P
           if (workers.size === 0) finish(opts.signal?.aborted === true);
         }
       };
+      const started = new Set<number>();
       worker.on('message', (msg: WorkerResult) => {
+        if ('started' in msg) {
+          started.add(msg.started);
+          return;
+        }
         if ('dropped' in msg) {
           for (const index of msg.dropped) inFlight.delete(index);
         } else {
           inFlight.delete(msg.index);
+          started.delete(msg.index);
           record(msg.index, msg.outcome);
         }
         feed();
       });
-      // A worker that dies (out of memory, a bug) takes its in-flight inputs with it: they are
-      // reported as unscannable and a fresh worker takes over the rest of the queue.
+      // A worker that dies (out of memory, a bug) takes the scans it had begun with it: those are
+      // reported as unscannable. Inputs it had not begun go back to the queue for a fresh worker.
       const onDeath = (why: string) => {
         if (!workers.has(worker) || finished) return;
         workers.delete(worker);
+        deaths += 1;
+        const notBegun: WorkerTask[] = [];
         for (const index of inFlight) {
           const input = inputs[index] as ScanInput;
-          record(index, { report: failedReport(input.name, 'scanner-crashed', why, opts.settings.policy) });
+          const tries = (requeued.get(index) ?? 0) + 1;
+          // "Not begun" is only as good as the worker's last message: an input that keeps coming
+          // back from dead workers is blamed after two tries, and so is everything once the pool
+          // has lost too many threads.
+          if (started.has(index) || tries > 2 || deaths > MAX_WORKER_DEATHS) {
+            record(index, { report: failedReport(input.name, 'scanner-crashed', why, opts.settings.policy) });
+          } else {
+            requeued.set(index, tries);
+            notBegun.push({ index, input });
+          }
         }
+        queue.unshift(...notBegun);
         inFlight.clear();
+        if (deaths > MAX_WORKER_DEATHS) {
+          for (const t of queue.splice(0)) {
+            const message = `not scanned: ${deaths} scanner threads died (last: ${why})`;
+            record(t.index, {
+              report: failedReport(t.input.name, 'scanner-crashed', message, opts.settings.policy),
+            });
+          }
+        }
         if (queue.length > 0 && !opts.signal?.aborted) start();
         else if (workers.size === 0) finish(opts.signal?.aborted === true);
       };

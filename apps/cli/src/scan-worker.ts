@@ -12,8 +12,12 @@ export interface WorkerTask {
 /** Main thread → worker: stop (Ctrl-C). Running scans are aborted, queued ones handed back. */
 export const ABORT_MESSAGE = 'abort';
 
-/** Worker → main thread: one finished input, or the queued inputs dropped after an abort. */
-export type WorkerResult = { index: number; outcome: ScanOutcome } | { dropped: number[] };
+/** Worker → main thread: a scan begun, one finished, or the queued inputs dropped after an abort. */
+export type WorkerResult =
+  | { index: number; outcome: ScanOutcome }
+  | { dropped: number[] }
+  /** Sent as a scan begins, so that if the thread dies only the inputs it had begun are blamed. */
+  | { started: number };
 
 // The pool runs one worker per core; inside a worker, a few files are in flight at once so that
 // waiting for file I/O does not leave the core idle (see LANES).
@@ -22,8 +26,12 @@ if (parentPort) {
   const settings = workerData as ScanSettings;
   const pending: WorkerTask[] = [];
   const abort = new AbortController();
+  const crashOn = process.env.BRINE_TEST_WORKER_EXIT_ON;
   let lanes = 0;
   const scanOne = async (task: WorkerTask) => {
+    port.postMessage({ started: task.index } satisfies WorkerResult);
+    // Fault injection for the end-to-end test of the pool's crash handling; unset in normal use.
+    if (crashOn && task.input.name.endsWith(crashOn)) process.exit(70);
     let outcome: ScanOutcome;
     try {
       outcome = await scanInput(task.input, settings, abort.signal);
