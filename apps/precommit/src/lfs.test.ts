@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lfsObjectPath, parseLfsPointer, resolveLfsObject } from './lfs.js';
 
@@ -53,5 +54,27 @@ describe('resolveLfsObject', () => {
       state: 'size-mismatch',
       actual: 12,
     });
+  });
+});
+
+describe('parseLfsPointer on arbitrary bytes', () => {
+  it('never throws, and only accepts what it can give an oid and size for', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.string().map((s) => enc(s)),
+        ),
+        (bytes) => {
+          const p = parseLfsPointer(bytes);
+          if (p) {
+            expect(p.oid).toMatch(/^[0-9a-f]{64}$/);
+            expect(Number.isSafeInteger(p.size)).toBe(true);
+          }
+          return true;
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

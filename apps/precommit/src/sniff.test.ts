@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasZipEndRecord, SNIFF_BYTES, sniff, TAIL_BYTES } from './sniff.js';
 import { CLEAN_P0, CLEAN_P2, MALICIOUS_P0, MALICIOUS_P2, ORDERED_DICT_P0 } from './test-support/pickles.js';
@@ -149,5 +150,31 @@ describe('sniff on bytes that are not models', () => {
     expect(hasZipEndRecord(tail)).toBe(false);
     tail.set([0x50, 0x4b, 0x05, 0x06], 60);
     expect(hasZipEndRecord(tail)).toBe(true);
+  });
+});
+
+describe('sniff on arbitrary bytes', () => {
+  it('never throws and always answers, whatever the head and the claimed size', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat({ max: 10_000_000 }), (bytes, extra) => {
+        const s = sniff(bytes, bytes.length + extra);
+        expect(['candidate', 'lfs-pointer', 'skip']).toContain(s.kind);
+        expect(typeof hasZipEndRecord(bytes)).toBe('boolean');
+        return true;
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('never throws on pickle-like prefixes cut anywhere', () => {
+    const samples = [MALICIOUS_P0, MALICIOUS_P2, CLEAN_P0, CLEAN_P2, ORDERED_DICT_P0];
+    fc.assert(
+      fc.property(fc.constantFrom(...samples), fc.nat(), fc.nat({ max: 1000 }), (p, cut, extra) => {
+        const head = p.subarray(0, cut % (p.length + 1));
+        expect(() => sniff(head, head.length + extra)).not.toThrow();
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
