@@ -38,8 +38,14 @@
 // Frames: by default the scanner follows the C unpickler reading from a file object without
 // peek() (io.BytesIO, which torch.load uses): FRAME makes the unpickler read exactly the frame
 // into its buffer, and any read that needs more than what is left in that buffer silently drops
-// the leftover bytes and continues right after the frame (CPython issue 154848). `linear`
-// mode reads like pickle.loads/pickletools instead; the host runs both when they can differ.
+// the leftover bytes and continues right after the frame (CPython issue 154848). A buffered
+// file behaves the same when the frame ends where its read-ahead ends (the published recipe
+// pads the stream to put it there), and linearly otherwise. `linear` mode reads like
+// pickle.loads/pickletools; the host runs both readings when a frame-crossing shows they differ.
+//
+// Dispatch: run() takes one opcode at a time through step() (every opcode, every anomaly);
+// fastRun() decodes long runs of plain data opcodes without per-opcode bookkeeping and hands
+// back to step() at the first byte it does not handle plainly.
 // ---------------------------------------------------------------------------------------------
 
 // ---- status codes returned to the host
