@@ -366,7 +366,10 @@ export const xzReader: ContainerReader = {
     }
     const chunks = xzChunks(reader, ctx.budget, entry);
     try {
-      await ctx.nestedStream(chunkReader(entry, chunks), entry, { role: 'xz data' });
+      const out = chunkReader(entry, chunks);
+      const inner = await ctx.nestedStream(out, entry, { role: 'xz data' });
+      await drain(out); // a cut or corrupt tail is still an error, and the stream ends normally
+      if (inner === 'unknown') notUnderstood(ctx, entry, 'xz');
     } finally {
       // A pickle ends at its STOP and leaves the rest unread: closing the generator cancels the
       // xz stream, which releases that lock. Left open, every later xz in this realm would hang.
