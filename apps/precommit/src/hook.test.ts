@@ -121,6 +121,10 @@ describe('runHook', () => {
     await repo.stage('ckpt/model.bin', await lfsStore(repo, CLEAN_P2, true));
     expect((await hook(repo.dir)).exitCode).toBe(0);
 
+    // Something that only starts like a pointer is neither resolved nor blocked.
+    await repo.stage('notes/pointer-like.txt', 'version https://git-lfs.github.com/spec/v1\nnot a pointer\n');
+    expect((await hook(repo.dir)).scanned).not.toContain('notes/pointer-like.txt');
+
     const other = Uint8Array.from([...CLEAN_P2.subarray(0, -1), 0x2e, 0x2e]);
     await repo.stage('ckpt/model.bin', await lfsStore(repo, other, false));
     const absent = await hook(repo.dir);

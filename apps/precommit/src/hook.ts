@@ -3,6 +3,7 @@ import type { RunReport } from '@brine/report';
 import { BlobReader, type BlobReadOptions, DEFAULT_BLOB_OPTIONS, isKept } from './blobs.js';
 import { CONFIG_FILE, configEntries, loadHookConfig, pathFilter } from './config.js';
 import { repoInfo } from './git.js';
+import { parseLfsPointer } from './lfs.js';
 import { hasZipEndRecord, SNIFF_BYTES, sniff } from './sniff.js';
 import { listIndexEntries, listStagedChanges } from './staged.js';
 
@@ -78,7 +79,13 @@ export async function runHook(options: HookOptions): Promise<HookResult> {
     });
     const blobs = await reader.read(
       [...configs, ...listed],
-      (head, size, entry) => (entry.optional || sniff(head, size).kind !== 'skip' ? true : 'tail'),
+      (head, size, entry) => {
+        if (entry.optional) return true;
+        const s = sniff(head, size);
+        // A text that only starts like an LFS pointer is no model (the head holds all of it).
+        if (s.kind === 'lfs-pointer') return parseLfsPointer(head) ? true : 'tail';
+        return s.kind === 'candidate' ? true : 'tail';
+      },
       (tail) => hasZipEndRecord(tail),
     );
     const stagedConfig = new Map<string, string>();
