@@ -68,6 +68,15 @@ describe('text report', () => {
     expect(fix.trim()).toBe(`fix: ${'First sentence is here. '.repeat(5).trim()}`);
   });
 
+  it('keeps a clean file to one line, with its reasons only when every detail is asked for', () => {
+    const clean = { ...sampleFiles.clean, reasons: ['plain data: the pickle imports nothing'] };
+    const run = sampleRun({ files: [clean] });
+    expect(renderReport('text', run, {})).not.toContain('plain data');
+    expect(renderReport('text', run, { allImports: true })).toContain(
+      'why: plain data: the pickle imports nothing',
+    );
+  });
+
   it('marks waived findings', () => {
     const out = renderReport('text', sampleRun({ files: [sampleFiles.suspicious] }), {});
     expect(out).toContain('(waived: sklearn trees are reviewed)');

@@ -108,8 +108,9 @@ function renderFile(c: Colors, f: FileReport, opts: RenderOptions, docs: Map<str
   const facts = `${f.format}, ${formatBytes(f.size)}, read ${formatBytes(f.stats.bytesRead)}`;
   const label = paintVerdict(c, f.verdict, VERDICT_LABEL[f.verdict].padEnd(11));
   lines.push(`${label} ${c.bold(terminalSafe(f.file))}  ${c.dim(`(${facts})`)}`);
-  // Reasons restate the findings; they are only worth a line when there is no finding to show.
-  if (f.findings.length === 0)
+  // Reasons restate the findings; they are only worth a line when there is no finding to show, and
+  // a clean file stays one line in a bulk scan unless every detail was asked for.
+  if (f.findings.length === 0 && (f.verdict !== 'clean' || opts.allImports))
     for (const reason of f.reasons) lines.push(`  ${c.dim('why:')} ${terminalSafe(reason)}`);
   for (const finding of f.findings) renderFinding(c, finding, docs, lines);
   for (const p of f.problems) {
