@@ -74,8 +74,12 @@ const common = {
   },
 };
 
-/** The files the service worker keeps for offline use (relative to the page's URL). */
-const ASSETS = ['./', 'index.html', 'styles.css', 'app.js', 'scan-worker.js', 'scanner.wasm', '7zz.wasm'];
+/**
+ * The files the service worker keeps for offline use (relative to the page's URL). The page itself
+ * is kept as `./` only: Workers static assets redirect `/index.html` to `/`, and a redirected
+ * response cannot answer a navigation from the cache.
+ */
+const ASSETS = ['./', 'styles.css', 'app.js', 'scan-worker.js', 'scanner.wasm', '7zz.wasm'];
 
 async function main() {
   try {
@@ -99,7 +103,9 @@ async function main() {
 
   // The cache name changes whenever any asset changes, so an updated page replaces the old cache.
   const hash = createHash('sha256');
-  for (const asset of ASSETS.filter((a) => a !== './')) hash.update(await readFile(join(outdir, asset)));
+  for (const asset of ['index.html', ...ASSETS.filter((a) => a !== './')]) {
+    hash.update(await readFile(join(outdir, asset)));
+  }
   const buildId = hash.digest('hex').slice(0, 16);
 
   await esbuild.build({
