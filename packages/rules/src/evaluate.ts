@@ -8,6 +8,7 @@ import type {
   ScanResult,
   StreamScan,
 } from '@brine/core';
+import { boundMethodGetattrs } from './bound-method.js';
 import { getRule, RULESET_VERSION } from './catalog.js';
 import { classifyImport, GADGET_SURFACE, type ImportClass } from './classify.js';
 import { builtinPolicies, entriesCover, globMatches, type Policy } from './policy.js';
@@ -264,6 +265,16 @@ function streamFindings(
   const r = s.result;
   const path: InnerPath = s.path;
   const classes = r.imports.map((imp) => classifyUnderPolicy(imp, policy));
+  for (const i of boundMethodGetattrs(r)) {
+    const denied = classes[i]?.denied;
+    if (!denied) {
+      classes[i] = {
+        tier: 'known',
+        reason:
+          'builtins.getattr only rebuilds bound methods of framework objects (getattr(obj, name), never called while loading)',
+      };
+    }
+  }
 
   // First call that applies each import, for evidence.
   const callOf = new Map<number, PickleCall>();
@@ -323,7 +334,12 @@ function streamFindings(
       ruleId = 'BRINE-IMP-004';
       verdict = v === 'allow' ? 'info' : v;
       severity = v === 'allow' ? 'info' : 'medium';
-      message = `imports ${symbol}: ${c.allowed ? `allowed by policy ${policy.name}` : 'known framework class or stdlib data type'}${v === 'allow' ? '' : ` (not accepted by policy ${policy.name})`}`;
+      const why = c.allowed
+        ? `allowed by policy ${policy.name}`
+        : symbol.endsWith('.getattr')
+          ? c.reason
+          : 'known framework class or stdlib data type';
+      message = `imports ${symbol}: ${why}${v === 'allow' ? '' : ` (not accepted by policy ${policy.name})`}`;
     }
     const f: Draft = {
       ruleId,
