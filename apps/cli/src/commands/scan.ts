@@ -21,8 +21,8 @@ interface ScanFlags {
   output?: string;
   policy: string;
   failOn?: string;
-  include: string[];
-  exclude: string[];
+  include?: string[];
+  exclude?: string[];
   jobs?: string;
   allImports?: boolean;
   maxFileSize?: string;
@@ -32,7 +32,7 @@ interface ScanFlags {
   progress?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 const EXAMPLES = `
 Examples:
@@ -64,15 +64,9 @@ export function registerScan(program: Command, io: CliIo, setExitCode: (code: nu
       '--include <glob>',
       'only scan matching files in folders, patterns and repos (repeatable)',
       collect,
-      [],
     )
-    .option(
-      '--exclude <glob>',
-      'skip matching files in folders, patterns and repos (repeatable)',
-      collect,
-      [],
-    )
-    .option('-j, --jobs <n>', 'worker threads (default: available parallelism)')
+    .option('--exclude <glob>', 'skip matching files in folders, patterns and repos (repeatable)', collect)
+    .option('-j, --jobs <n>', 'scanning threads, the main one included (default: available parallelism)')
     .option('--all-imports', 'list every import, safe ones too')
     .option(
       '--max-file-size <size>',
@@ -126,8 +120,8 @@ async function scanCommand(paths: string[], flags: ScanFlags, io: CliIo): Promis
   const endpoint = flags.hfEndpoint ?? io.env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT;
   const token = io.env.HF_TOKEN;
   const inputs = await expandInputs(paths, {
-    include: flags.include,
-    exclude: flags.exclude,
+    include: flags.include ?? [],
+    exclude: flags.exclude ?? [],
     hub: { endpoint, ...(token ? { token } : {}) },
   });
 
