@@ -1829,9 +1829,11 @@ function step(): i32 {
           from = <u32>m;
           argc = sp - from;
         }
-        emitCallHead(4, o, argc, false);
+        // arguments come straight off the stack: only the first few are evidence
+        const shown = argc < <u32>maxItems ? argc : <u32>maxItems;
+        emitCallHead(4, o, shown, false);
         emitValue(g, 1);
-        emitStackItems(from, argc);
+        emitStackItems(from, shown);
         sp = from;
         nCalls++;
         pushOrLimit(c, o);
@@ -1918,9 +1920,11 @@ function step(): i32 {
       const cls = at_(mk);
       noteCallee(cls);
       const c = newCall(cls);
-      emitCallHead(3, o, sp - mk - 1, false);
+      const argc = sp - mk - 1;
+      const shown = argc < <u32>maxItems ? argc : <u32>maxItems;
+      emitCallHead(3, o, shown, false);
       emitValue(cls, 1);
-      emitStackItems(mk + 1, sp - mk - 1);
+      emitStackItems(mk + 1, shown);
       sp = mk;
       nCalls++;
       pushOrLimit(c, o);

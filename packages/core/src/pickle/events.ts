@@ -138,7 +138,10 @@ export interface ScanStats {
   maxStackDepth: number;
   memoEntries: number;
   protocols: number[];
-  /** Size of the scanner's WASM memory at the end (window, stack, memo, value pool). */
+  /**
+   * Size of the scanner's WASM memory at the end (window, stack, memo, value pool). Instances
+   * are reused, so this can include growth from an earlier scan on the same instance.
+   */
   wasmMemoryBytes?: number;
 }
 

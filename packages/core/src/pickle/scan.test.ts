@@ -223,6 +223,30 @@ describe('calls', () => {
     expect(r.imports.map((i) => i.called)).toEqual([true, true]);
   });
 
+  it('OBJ and INST with huge argument lists keep only the first few as evidence', async () => {
+    const one = bytes(op.SBU('x'.repeat(200)));
+    const many = new Uint8Array(one.length * 50000);
+    for (let i = 0; i < 50000; i++) many.set(one, i * one.length);
+    const r = await scanPickle(
+      bytes(
+        op.PROTO(4),
+        op.MARK,
+        op.GLOBAL('m', 'C'),
+        many,
+        op.OBJ,
+        op.MARK,
+        many,
+        op.INST('m', 'D'),
+        op.STOP,
+      ),
+    );
+    expect(r.calls.map((c) => [c.opcode, c.args.length])).toEqual([
+      ['OBJ', 8],
+      ['INST', 8],
+    ]);
+    expect(r.anomalies.map((a) => a.code)).toEqual(['stack-not-empty-at-stop']);
+  });
+
   it('BUILD records the object and its state', async () => {
     const r = await scanPickle(
       bytes(op.PROTO(2), op.GLOBAL('m', 'C'), op.EMPTY_TUPLE, op.NEWOBJ, op.EMPTY_DICT, op.BUILD, op.STOP),

@@ -82,7 +82,7 @@ export async function loadScannerModule(module?: WebAssembly.Module): Promise<vo
 // generation that only ever grows within an instance.
 const idle: ScannerExports[] = [];
 const MAX_IDLE = 4;
-const MAX_IDLE_MEMORY = 96 << 20;
+const MAX_IDLE_MEMORY = 40 << 20; // the default layout is ~33 MiB: instances that grew are dropped
 
 /** A scanner instance (own memory), reused when one is idle; loads the module on Node when needed. */
 export async function instantiateScanner(): Promise<ScannerExports> {

@@ -16,13 +16,19 @@ export type Part = number | string | Uint8Array | number[];
 
 /** Concatenates opcode bytes, raw strings (latin-1) and byte arrays. */
 export function bytes(...parts: Part[]): Uint8Array {
-  const out: number[] = [];
+  let n = 0;
+  for (const p of parts) n += typeof p === 'number' ? 1 : p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
   for (const p of parts) {
-    if (typeof p === 'number') out.push(p);
-    else if (typeof p === 'string') for (let i = 0; i < p.length; i++) out.push(p.charCodeAt(i) & 0xff);
-    else out.push(...p);
+    if (typeof p === 'number') out[at++] = p;
+    else if (typeof p === 'string') for (let i = 0; i < p.length; i++) out[at++] = p.charCodeAt(i) & 0xff;
+    else {
+      out.set(p, at);
+      at += p.length;
+    }
   }
-  return Uint8Array.from(out);
+  return out;
 }
 
 export const op = {
