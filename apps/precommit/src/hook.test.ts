@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { coreEngine } from './engine.js';
 import { type HookOptions, runHook } from './hook.js';
-import { CLEAN_P0, CLEAN_P2, MALICIOUS_P0, MALICIOUS_P2 } from './test-support/pickles.js';
+import { CLEAN_P0, CLEAN_P2, MALICIOUS_P0, MALICIOUS_P2, UNKNOWN_CLASS_P2 } from './test-support/pickles.js';
 import { makeRepo, type TempRepo } from './test-support/repo.js';
 
 let repo: TempRepo | undefined;
@@ -88,6 +88,19 @@ describe('runHook', () => {
     expect(r.exitCode).toBe(1);
     expect(r.scanned.sort()).toEqual(['big/archive.dat', 'big/evil.pkl']);
     expect(r.run?.files.every((f) => f.fails)).toBe(true);
+  });
+
+  it('lets a suspicious file through under the default policy, naming it on the one line', async () => {
+    repo = await makeRepo();
+    await repo.stage('models/net.pkl', UNKNOWN_CLASS_P2);
+    const r = await hook(repo.dir);
+    expect(r.run?.files[0]?.verdict).toBe('suspicious');
+    expect(r.exitCode).toBe(0);
+    expect(r.out.trim().split('\n')).toHaveLength(1);
+    expect(r.out).toContain('suspicious but allowed: models/net.pkl');
+    // Under strict, the same file blocks.
+    await repo.stage('.brine.json', JSON.stringify({ extends: 'strict' }));
+    expect((await hook(repo.dir)).exitCode).toBe(1);
   });
 
   it('chooses files by content: a protocol-0 pickle named notes.txt is caught', async () => {

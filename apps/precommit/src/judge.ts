@@ -192,6 +192,16 @@ export function checkPolicy(config: HookConfig): Policy {
   }
 }
 
+/** Still one line: suspicious files that pass the policy are named, so they are not missed. */
+function suspiciousNote(judged: Judged[]): string {
+  const names = judged
+    .filter((j) => j.report.verdict === 'suspicious')
+    .map((j) => terminalSafe(j.report.file));
+  if (names.length === 0) return '';
+  const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ', ...' : '');
+  return `; suspicious but allowed: ${shown} (details: brine scan <file>)`;
+}
+
 /** What {@link judgeStaged} needs besides the kept blobs. */
 export interface JudgeInput {
   kept: KeptBlob[];
@@ -229,7 +239,7 @@ export async function judgeStaged(input: JudgeInput): Promise<{ exitCode: 0 | 1 
   if (failing.length === 0) {
     const n = kept.length;
     input.out(
-      `brine: ${n} staged model file${n === 1 ? '' : 's'} scanned, none fails policy ${policy.name}\n`,
+      `brine: ${n} staged model file${n === 1 ? '' : 's'} scanned, none fails policy ${policy.name}${suspiciousNote(judged)}\n`,
     );
     return { exitCode: 0, run };
   }

@@ -22,3 +22,6 @@ export const CLEAN_P0 = bytes('(dp0\nVweights\np1\n(lp2\nF1.5\naF2.5\nasVname\np
 
 /** `collections.OrderedDict(a=1)` at protocol 0 (an import, but a safe one). */
 export const ORDERED_DICT_P0 = bytes('ccollections\nOrderedDict\np0\n(tRp1\nVa\np2\nI1\ns.');
+
+/** `mypkg.models.Net()` via NEWOBJ, protocol 2: a user's own class, unknown to brine (suspicious, not dangerous). */
+export const UNKNOWN_CLASS_P2 = bytes('\x80\x02cmypkg.models\nNet\nq\x00)\x81q\x01.');
