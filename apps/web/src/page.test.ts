@@ -284,6 +284,25 @@ describe('the brine page', () => {
     await page.close();
   });
 
+  it('locates a finding inside a checkpoint by archive member, stream offset and file offset', async () => {
+    const name = 'torch-evil.pt';
+    const bytes = readFileSync(join(repoRoot, 'fixtures/containers', name));
+    const report = evaluate(await scan(bufferSource(name, new Uint8Array(bytes))), builtinPolicies.default);
+    const expected = report.findings.find((f) => f.ruleId === 'BRINE-IMP-001');
+    expect(expected?.path.length).toBe(2);
+    const page = await openPage();
+    await page.locator('#file-input').setInputFiles([file(name, bytes)]);
+    await waitForReports(page, 1);
+    const finding = card(page, name).locator('.finding[data-rule="BRINE-IMP-001"]');
+    expect(await finding.locator('.path').first().textContent()).toBe(expected?.path.join(' › '));
+    expect(await finding.locator('.offset').first().textContent()).toBe(String(expected?.offset));
+    expect(expected?.fileOffset).toBeDefined();
+    expect(await finding.locator('.file-offset').textContent()).toBe(String(expected?.fileOffset));
+    // The file offset really points at the GLOBAL opcode ('c') of the import.
+    expect(bytes[expected?.fileOffset as number]).toBe('c'.charCodeAt(0));
+    await page.close();
+  });
+
   it('applies the policy chosen on the page', async () => {
     const name = 'torch-whole-module.pt';
     const bytes = readFileSync(join(repoRoot, 'fixtures/containers', name));

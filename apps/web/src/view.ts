@@ -60,9 +60,17 @@ export function formatBytes(n: number): string {
   return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
-function where(path: readonly string[], offset: number | undefined): Child[] {
+/**
+ * Where something is: the path inside nested containers and the byte offset in the innermost
+ * stream, plus the offset in the file itself when the stream is stored there as-is (a hex editor
+ * or `dd` can then go straight to it).
+ */
+function where(path: readonly string[], offset: number | undefined, fileOffset?: number): Child[] {
   const parts: Child[] = [h('span', { class: 'path' }, path.join(SEPARATOR) || '(whole file)')];
   if (offset !== undefined) parts.push(', byte offset ', h('span', { class: 'offset' }, String(offset)));
+  if (fileOffset !== undefined && path.length > 1) {
+    parts.push(' (byte ', h('span', { class: 'file-offset' }, String(fileOffset)), ' of the file)');
+  }
   return parts;
 }
 
@@ -90,7 +98,7 @@ function renderFinding(finding: Finding, lookup: RuleLookup): HTMLElement {
     h(
       'dl',
       { class: 'facts' },
-      field('Where', ...where(finding.path, finding.offset)),
+      field('Where', ...where(finding.path, finding.offset, finding.fileOffset)),
       finding.symbol ? field('Import', h('code', null, finding.symbol)) : null,
       finding.call ? field('Call', h('code', null, finding.call)) : null,
       finding.opcode ? field('Opcode', h('code', null, finding.opcode)) : null,
