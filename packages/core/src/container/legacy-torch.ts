@@ -19,12 +19,10 @@ export const legacyTorchReader: ContainerReader = {
 const MAGIC = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
 export function isLegacyTorch(head: Uint8Array): boolean {
-  return (
-    head[0] === 0x80 &&
-    (head[1] as number) >= 2 &&
-    (head[1] as number) <= 5 &&
-    MAGIC.every((b, i) => head[2 + i] === b)
-  );
+  if (head[0] !== 0x80 || (head[1] as number) < 2 || (head[1] as number) > 5) return false;
+  // protocol 4+ (torch.save(..., pickle_protocol=4)) puts a FRAME opcode and its 8-byte length first
+  const at = head[2] === 0x95 ? 11 : 2;
+  return MAGIC.every((b, i) => head[at + i] === b);
 }
 
 /** Element sizes of torch's legacy storage classes (`torch.FloatStorage` ...). */

@@ -90,7 +90,12 @@ describe('formats and streams', () => {
   });
 
   it('legacy torch: five pickles scanned in order, storage bytes skipped exactly', async () => {
-    for (const f of ['torch-legacy.pt', 'torch-legacy-dtypes.pt', 'torch-legacy-shared.pt']) {
+    for (const f of [
+      'torch-legacy.pt',
+      'torch-legacy-dtypes.pt',
+      'torch-legacy-shared.pt',
+      'torch-legacy-protocol4.pt',
+    ]) {
       const r = await scanFixture(f);
       expect(r.format).toBe('legacy-torch');
       expect(r.streams.map((s) => s.role)).toEqual([
