@@ -148,6 +148,54 @@ describe('Node server: uploads', () => {
   }, 120_000);
 });
 
+describe('Node server: upload limits on the raw Node body', () => {
+  /** Sends `chunks` with chunked encoding (no Content-Length), optionally leaving the body open. */
+  function upload(
+    url: string,
+    chunks: Uint8Array[],
+    keepOpen = false,
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${url}/v1/scan`, { method: 'POST' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+          req.destroy();
+        });
+      });
+      req.on('error', (e) => (keepOpen ? undefined : reject(e)));
+      for (const c of chunks) req.write(c);
+      if (!keepOpen) req.end();
+    });
+  }
+
+  it('answers 413 when a body without Content-Length passes the limit, and 504 when an upload stalls', async () => {
+    const small = await startServer({
+      port: 0,
+      deps: { limits: { maxUploadBytes: 100_000, timeBudgetMs: 400 } },
+    });
+    try {
+      const over = await upload(
+        small.url,
+        Array.from({ length: 4 }, () => new Uint8Array(40_000)),
+      );
+      expect(over.status).toBe(413);
+      expect(JSON.parse(over.body).error.code).toBe('too-large');
+      const stalled = await upload(small.url, [EVIL_PICKLE.subarray(0, 10)], true);
+      expect(stalled.status).toBe(504);
+      expect(JSON.parse(stalled.body).error.code).toBe('time-budget-exceeded');
+      // The server is still healthy afterwards.
+      expect((await fetch(`${small.url}/v1/scan`, { method: 'POST', body: EVIL_PICKLE })).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('Node server: report formats', () => {
   it('answers uploads and remote scans with reports valid against the JSON report and SARIF 2.1.0 schemas', async () => {
     const json = await (

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import { type AppDeps, createApp } from './app.js';
 import { configFromEnv } from './config.js';
 import { type AssetHandler, webAssets } from './web-assets.js';
@@ -36,6 +36,18 @@ export async function startServer(
 ): Promise<NodeServer> {
   const deps: AppDeps = {
     resolveHost,
+    // Node's IncomingMessage, read directly: the web-stream body the adapter builds around it costs
+    // a stream hop per chunk, which shows at multi-GB upload sizes.
+    rawBody: (c) => {
+      const incoming = (c.env as HttpBindings | undefined)?.incoming;
+      if (!incoming || incoming.readableEnded) return undefined;
+      return {
+        chunks: incoming,
+        cancel: (reason) => {
+          incoming.destroy(reason instanceof Error ? reason : undefined);
+        },
+      };
+    },
     ...options.deps,
     wasm: options.deps?.wasm ?? (await compileScanner()),
   };
