@@ -34,7 +34,7 @@ const clearButton = required<HTMLButtonElement>('clear');
  * and the file reported unscannable, so one stuck file never holds up the rest (or looks clean).
  * `?stall-ms=` overrides it (tests, very slow machines).
  */
-const STALL_MS = Number(new URLSearchParams(location.search).get('stall-ms')) || 30_000;
+const STALL_MS = Number(new URLSearchParams(location.search).get('stall-ms')) || 60_000;
 
 const entries = new Map<number, Entry>();
 /** Files waiting for the worker, in the order they were given. One is scanned at a time. */
@@ -125,7 +125,7 @@ function stalled(): void {
       unscannable(
         entry,
         'scan-stalled',
-        `the scan made no progress for ${Math.round(STALL_MS / 1000)} s and was stopped, so this file could not be checked`,
+        `the scan made no progress for ${Math.round(STALL_MS / 1000)} s and was stopped, so this file could not be checked here (try the brine CLI)`,
       ),
     );
   }

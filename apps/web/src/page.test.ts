@@ -485,8 +485,8 @@ describe('the brine page', () => {
           : HUNG,
       );
     }
-    // A stuck scan is cut after 3 s of no progress (the page's watchdog) instead of 30 s.
-    const page = await openPage('?stall-ms=3000');
+    // A stuck scan is cut after 10 s of no progress (the page's watchdog) instead of 60 s.
+    const page = await openPage('?stall-ms=10000');
     await page.locator('#file-input').setInputFiles(names.map((n) => join(dir, n)));
     // Files still pending after a while are compared as hung, rather than the test just timing out.
     await expect
