@@ -1,4 +1,4 @@
-export { type AppDeps, createApp, type RequestLogEntry, ROUTES } from './app.js';
+export { type AppDeps, createApp, type RawBody, type RequestLogEntry, ROUTES } from './app.js';
 export { configFromEnv, type EnvConfig } from './config.js';
 export { type Engine, type ReportFormat, WORKER_VERSION } from './engine.js';
 export { ApiError, ERROR_STATUS, type ErrorBody, type ErrorCode } from './errors.js';
