@@ -243,6 +243,16 @@ describe('polyglots: both readings are scanned', () => {
 });
 
 describe('zip tricks through the engine', () => {
+  it('unknown bytes in front of a zip: the file is read as the zip, the leading data reported', async () => {
+    const r = await scanFixture('zip-data-before.zip');
+    expect(r.format).toBe('pytorch-zip');
+    expect(r.problems).toEqual([]);
+    expect(findings(r)).toEqual(['zip-data-before-first-entry']);
+    expect(r.streams.map((s) => s.path)).toEqual(
+      [['zip-data-before.zip', 'archive/data.pkl']].map((p) => [fixturePath(p[0] as string), p[1]]),
+    );
+  });
+
   it.each([
     ['torch-evil-local-name.pt', 'zip-local-name-mismatch'],
     ['torch-evil-flag-0x1.pt', 'zip-flag-bits'],

@@ -60,14 +60,19 @@ export async function scan(source: ByteSource, options: ScanOptions = {}): Promi
     } else {
       out.format = await walk.visitSource(source, path, 0, { fileOffset: 0 });
       if (out.format === 'unknown') {
-        out.problems.push({
-          code: 'not-a-model-format',
-          message:
-            'content matches no model or archive format brine reads (not a pickle, zip, npy, safetensors ...)',
-          path,
-        });
-      }
-      if (!ZIP_FAMILY.has(out.format)) await walk.polyglot(source, path, out.format);
+        // Unknown bytes in front of a zip (a stub, a self-extractor): zip readers find the archive
+        // from its end, so the file is that zip, with its leading data reported by the zip reader.
+        const zipped = await walk.zipFromEnd(source, path);
+        if (zipped) out.format = zipped;
+        else {
+          out.problems.push({
+            code: 'not-a-model-format',
+            message:
+              'content matches no model or archive format brine reads (not a pickle, zip, npy, safetensors ...)',
+            path,
+          });
+        }
+      } else if (!ZIP_FAMILY.has(out.format)) await walk.polyglot(source, path, out.format);
     }
   } catch (e) {
     walk.fail(e, path);
@@ -362,6 +367,24 @@ class Walk {
    * `pickle.load` and torch read offset 0; zip readers find the archive from its end. A file that
    * is both (a zip glued after a pickle, or the reverse) is reported and both readings scanned.
    */
+  /** Reads the file as the zip its end record describes; undefined when it has none. */
+  async zipFromEnd(source: ByteSource, path: InnerPath): Promise<FormatId | undefined> {
+    if (source.size < 22 || (await findEocdCandidates(source)).at.length === 0) return undefined;
+    const record = this.out.formats.find((f) => f.path === path) ?? { path, format: 'zip' as FormatId };
+    record.format = 'zip';
+    // the name was checked against "unknown"; check it again against what the file turned out to be
+    this.out.containerFindings = this.out.containerFindings.filter(
+      (f) => !(f.code === 'name-format-mismatch' && f.path === path),
+    );
+    try {
+      await readZipArchive(source, this.context(path, 0, record));
+    } catch (e) {
+      this.fail(e, path);
+    }
+    this.checkName(path, record.format, { fileOffset: 0 });
+    return record.format;
+  }
+
   async polyglot(source: ByteSource, path: InnerPath, format: FormatId) {
     if (source.size < 22) return;
     const { at } = await findEocdCandidates(source);
