@@ -182,6 +182,7 @@ const STR_INLINE: i32 = 36;
 const CONT_BYTES: i32 = 56;
 const SEQ_SLOTS: i32 = 14;
 const MAX_DEPTH: i32 = 3;
+const RESERVE_RECORDS: u32 = 32; // free records guaranteed before each opcode
 
 // ---- opcode table: (byte, protocol) pairs, expanded into OPTAB at init
 const OPCODES = memory.data<u8>([
@@ -777,18 +778,21 @@ function alloc(kind: u8, sub: u8): u32 {
   return ref;
 }
 
-/** Makes sure one opcode's allocations (at most 12 records) cannot fail. False = limit hit. */
+/**
+ * Makes sure one opcode's allocations cannot fail: a string literal of 1024 retained bytes takes
+ * 19 records, GLOBAL+INST two more. False = the value limit is hit.
+ */
 function reserve(): bool {
-  if (poolAvail() >= 16) return true;
+  if (poolAvail() >= RESERVE_RECORDS) return true;
   const rootsScanned = collect();
   // Grow when little was freed, or when scanning the roots cost more than the space won
   // (a sparse memo key must not make every collection expensive).
   if ((freeCount >= (poolCap >> 1) && rootsScanned <= freeCount) || poolCap >= maxValues) {
-    return poolAvail() >= 16;
+    return poolAvail() >= RESERVE_RECORDS;
   }
   let next = poolCap << 1;
   if (next > maxValues) next = maxValues;
-  if (!ensureMemory(POOL + (<usize>next << 6))) return poolAvail() >= 16;
+  if (!ensureMemory(POOL + (<usize>next << 6))) return poolAvail() >= RESERVE_RECORDS;
   poolCap = next;
   return true;
 }

@@ -389,6 +389,17 @@ describe('limits end the scan with an anomaly', () => {
     expect(r.anomalies).toMatchObject([{ code: 'limit-memo', fatal: true }]);
   });
 
+  it('long retained strings near the value limit end with the limit, never past the pool', async () => {
+    // 48 free records: a 1024-byte string takes 19, a 100-byte one 3; this leaves exactly 17
+    // free before the next long string, which must still not write past the pool
+    const sizes = [2000, 100, 100, 100, 100, ...Array(40).fill(2000)];
+    const body = sizes.map((n, i) => [...op.BINUNICODE('y'.repeat(n)), ...op.BINPUT(i), op.POP]);
+    const r = await scanPickle(bytes(op.PROTO(2), ...body.flat(), op.NONE, op.STOP), {
+      limits: { maxValues: 64, maxStringBytes: 1024 },
+    });
+    expect(r.anomalies.map((a) => a.code)).toEqual(['limit-memo']);
+  });
+
   it('a sparse memo key does not make collections expensive or the pool grow', async () => {
     const churn = bytes(...Array.from({ length: 1000 }, () => [...op.SBU('abc'), op.POP]).flat());
     const parts: Uint8Array[] = [bytes(op.PROTO(4), op.NONE, op.LONG_BINPUT((1 << 20) - 1), op.POP)];
