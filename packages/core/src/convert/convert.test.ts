@@ -230,7 +230,7 @@ describe('damaged checkpoints', () => {
             }
           },
         ),
-        { numRuns: 150 },
+        { numRuns: 100 },
       );
     },
   );
