@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The report package's own schema validators (JSON report schema, official SARIF 2.1.0 schema).
 import { jsonReportErrors, sarifErrors } from '../../../packages/report/src/test-support/schemas.js';
@@ -323,6 +326,47 @@ describe('Node server: SSRF attempts are refused', () => {
     const { res } = await scanUrl({ url: `${remote.url}/redirect/to-model` });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-brine-verdict')).toBe('dangerous');
+  });
+});
+
+describe('Node server: the `npm run serve` entry', () => {
+  const entry = fileURLToPath(new URL('../dist/node.js', import.meta.url));
+
+  /** Starts the built entry with `env`, returns what it printed once it listens, then stops it. */
+  async function startupLines(env: Record<string, string>): Promise<string> {
+    expect(existsSync(entry), `${entry} is built by npm run build`).toBe(true);
+    const child = spawn(process.execPath, [entry], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', BRINE_TOKEN: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no start-up line: ${out}`)), 20_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          // The auth line, when there is one, is written right after the listening line.
+          if (/listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out)) {
+            setTimeout(() => {
+              clearTimeout(timer);
+              resolve(out);
+            }, 200);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }
+
+  it('listens on 127.0.0.1 and says when auth is off', async () => {
+    const open = await startupLines({});
+    expect(open).toMatch(/brine worker listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(open).toMatch(/auth is OFF/);
+    const closed = await startupLines({ BRINE_TOKEN: 'secret' });
+    expect(closed).not.toMatch(/auth is OFF/);
+    expect(closed).not.toContain('secret');
   });
 });
 
