@@ -4,7 +4,7 @@ import { bufferSource } from '../source/buffer.js';
 import { readCheckpoint } from './checkpoint.js';
 import { prepareConversion } from './convert.js';
 import { ConvertError } from './refusal.js';
-import { stateDictPickle, tensorV2 } from './test-support/pickle-writer.js';
+import { bytes, op, stateDictPickle, tensorV2 } from './test-support/pickle-writer.js';
 
 /** A torch-shaped zip: `<prefix>/data.pkl`, `<prefix>/data/<key>`, stored unless said otherwise. */
 function checkpoint(files: Record<string, Uint8Array | [Uint8Array, { level: 0 | 6 }]>): Uint8Array {
@@ -118,5 +118,72 @@ describe('readCheckpoint (zip)', () => {
     const e = await refusal(new Uint8Array(text));
     expect(e.code).toBe('convert-unsupported-input');
     expect(e.message).toMatch(/zip-duplicate-name/);
+  });
+});
+
+describe('readCheckpoint (legacy)', () => {
+  /** A legacy checkpoint of `n` one-element float tensors: five pickles, then each storage's count and bytes. */
+  function legacy(n: number): { file: Uint8Array; values: number[] } {
+    const keys = Array.from({ length: n }, (_, i) => `storage-key-${i}`);
+    const values = keys.map((_, i) => i * 0.5);
+    const parts: Uint8Array[] = [
+      bytes(op.proto(2), op.long1(0x1950a86a20f9469cfc6cn), op.stop()),
+      bytes(op.proto(2), op.int(1001), op.stop()),
+      bytes(
+        op.proto(2),
+        op.emptyDict(),
+        op.mark(),
+        op.str('protocol_version'),
+        op.int(1001),
+        op.str('little_endian'),
+        op.true(),
+        op.setitems(),
+        op.stop(),
+      ),
+      stateDictPickle(
+        keys.map((key, i) => [`layer.${i}`, tensorV2({ key, numel: 1, size: [1], stride: [1] })]),
+      ),
+      bytes(op.proto(2), op.emptyList(), op.mark(), ...keys.map((k) => op.str(k)), op.appends(), op.stop()),
+    ];
+    for (const v of values) {
+      const rec = new Uint8Array(12);
+      const dv = new DataView(rec.buffer);
+      dv.setBigInt64(0, 1n, true);
+      dv.setFloat32(8, v, true);
+      parts.push(rec);
+    }
+    return { file: new Uint8Array(Buffer.concat(parts)), values };
+  }
+
+  it('reads pickles larger than the first read (fetching more as needed) and locates every storage', async () => {
+    const { file, values } = legacy(3000);
+    expect(file.length).toBeGreaterThan(256 * 1024);
+    let reads = 0;
+    const src = bufferSource('big-legacy.pt', file);
+    const counting = {
+      ...src,
+      name: src.name,
+      size: src.size,
+      bytesRead: 0,
+      close: src.close,
+      read: (o: number, n: number) => {
+        reads++;
+        return src.read(o, n);
+      },
+    };
+    const c = await readCheckpoint(counting);
+    expect(c.format).toBe('legacy-torch');
+    expect(c.locations.size).toBe(3000);
+    const last = c.locations.get('storage-key-2999');
+    expect(new DataView(file.buffer, last?.offset, 4).getFloat32(0, true)).toBe(values[2999]);
+    expect(reads).toBeLessThan(3000 + 20);
+  });
+
+  it('refuses a legacy checkpoint whose storage record counts a different number of elements', async () => {
+    const { file } = legacy(2);
+    new DataView(file.buffer).setBigInt64(file.length - 12, 5n, true);
+    const e = await refusal(file);
+    expect(e.code).toBe('convert-bad-storage');
+    expect(e.message).toMatch(/records 5 elements, the pickle 1/);
   });
 });
