@@ -34,6 +34,40 @@ def nn_module_classes():
     return pairs
 
 
+def torch_module_classes_everywhere():
+    """nn.Module subclasses anywhere under torch.nn and torch.ao.nn (quantized, parallel, utils hooks'
+    modules), plus torch.distributions classes. Whole-model saves name them; constructing one runs no
+    I/O. DistributedDataParallel and friends are left out: their constructor talks to a process group."""
+    import torch
+    import torch.distributions
+
+    pairs = set()
+    roots = [torch.nn, torch.distributions]
+    try:
+        import torch.ao.nn
+
+        roots.append(torch.ao.nn)
+    except ImportError:
+        pass
+    for root in roots:
+        for info in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
+            if "distributed" in info.name or ".test" in info.name:
+                continue
+            try:
+                m = importlib.import_module(info.name)
+            except Exception:
+                continue
+            for attr, obj in vars(m).items():
+                if not inspect.isclass(obj) or obj.__module__ != info.name or "Distributed" in attr:
+                    continue
+                if issubclass(obj, torch.nn.Module) or (
+                    root is torch.distributions
+                    and issubclass(obj, (torch.distributions.Distribution, torch.distributions.Transform, torch.distributions.constraints.Constraint))
+                ):
+                    pairs.add((info.name, attr))
+    return pairs
+
+
 def torch_optimizers():
     import torch.optim
     import torch.optim.lr_scheduler as sched
@@ -153,6 +187,7 @@ def main():
     groups = {
         "torchNnModules": nn_module_classes(),
         "torchOptimizers": torch_optimizers(),
+        "torchModulesEverywhere": torch_module_classes_everywhere(),
         "sklearnEstimators": sklearn_estimators(),
         "sklearnPickledGlobals": sklearn_pickled_globals(),
         "numpyScalarTypes": numpy_dtype_classes(),

@@ -2,6 +2,7 @@ import {
   numpyScalarTypes,
   sklearnEstimators,
   sklearnPickledGlobals,
+  torchModulesEverywhere,
   torchNnModules,
   torchOptimizers,
 } from './framework-classes.js';
@@ -80,6 +81,10 @@ export const KNOWN_TEXT = `
   io BytesIO StringIO
   torch.jit._pickle build_intlist build_tensorlist build_doublelist build_boollist build_tensor_from_id restore_type_tag
   torch.nn.utils.parametrize ParametrizationList
+  torch.nn.modules.module _WrappedHook
+  torch ScriptObject
+  torch.nn.utils.weight_norm WeightNorm
+  torch.nn.utils.spectral_norm SpectralNorm SpectralNormLoadStateDictPreHook SpectralNormStateDictHook
   torch.nn.modules.normalization RMSNorm
   torch.nn.modules.padding CircularPad1d CircularPad2d CircularPad3d ZeroPad1d ZeroPad3d
   torch.optim.lr_scheduler LambdaLR MultiplicativeLR StepLR MultiStepLR ConstantLR LinearLR ExponentialLR SequentialLR CosineAnnealingLR ChainedScheduler ReduceLROnPlateau CyclicLR CosineAnnealingWarmRestarts OneCycleLR PolynomialLR
@@ -166,6 +171,7 @@ export const KNOWN_TEXT = `
 /** Known-tier pairs introspected from the installed libraries (see scripts/framework-classes.py). */
 export const KNOWN_GENERATED: ReadonlyArray<Record<string, readonly string[]>> = [
   torchNnModules,
+  torchModulesEverywhere,
   torchOptimizers,
   sklearnEstimators,
   sklearnPickledGlobals,
