@@ -46,8 +46,9 @@ let workerReady = false;
 let workerFailed: string | undefined;
 let engineVersion = '';
 let startedAt: string | undefined;
+/** Said after the status line when a folder drop was cut at `MAX_DROPPED_FILES`. */
+let dropNote = '';
 let startedMs = 0;
-let lastPolicy: PolicyName = 'default';
 
 let worker = startWorker();
 
@@ -181,7 +182,7 @@ function updateStatus(): void {
       ? 'Ready. Drop files or choose them; they stay on this device.'
       : 'Loading the scanner…';
   } else if (done.length < all.length) {
-    status.textContent = `Scanning ${done.length + 1} of ${all.length}: ${current?.name ?? ''}`;
+    status.textContent = `Scanning ${done.length + 1} of ${all.length}: ${current?.name ?? ''}.${dropNote}`;
     const text = current?.card.querySelector('.progress-text');
     if (text?.textContent?.startsWith('Waiting')) text.textContent = 'Reading…';
   } else {
@@ -190,20 +191,17 @@ function updateStatus(): void {
     const parts = (['dangerous', 'unscannable', 'suspicious', 'clean'] as Verdict[])
       .filter((v) => counts[v])
       .map((v) => `${counts[v]} ${v === 'clean' ? 'clean' : v}`);
-    status.textContent = `Done: ${done.length} file${done.length === 1 ? '' : 's'} checked (${parts.join(', ')}).`;
+    status.textContent = `Done: ${done.length} file${done.length === 1 ? '' : 's'} checked (${parts.join(', ')}).${dropNote}`;
   }
 }
 
 function addFiles(files: Array<{ file: File; name: string }>): void {
   if (files.length === 0) return;
-  if (!startedAt || [...entries.values()].every((e) => e.report)) {
-    if (entries.size === 0) {
-      startedAt = new Date().toISOString();
-      startedMs = performance.now();
-    }
+  if (entries.size === 0) {
+    startedAt = new Date().toISOString();
+    startedMs = performance.now();
   }
   const policy = policySelect.value as PolicyName;
-  lastPolicy = policy;
   for (const { file, name } of files) {
     const id = nextId++;
     const card = renderPending(name, file.size, `file-${id}`);
@@ -253,6 +251,10 @@ async function filesFromDrop(data: DataTransfer): Promise<Array<{ file: File; na
     }
   };
   for (const entry of entriesApi) await walk(entry);
+  dropNote =
+    out.length >= MAX_DROPPED_FILES
+      ? ` Only the first ${MAX_DROPPED_FILES} files of the dropped folders were taken; drop the rest separately.`
+      : '';
   return out;
 }
 
@@ -289,7 +291,8 @@ function runReport(): RunReport {
     files,
     startedAt: startedAt ?? new Date().toISOString(),
     durationMs: performance.now() - startedMs,
-    policy: lastPolicy,
+    // One run may mix policies when the choice changed between drops.
+    policy: [...new Set([...entries.values()].filter((e) => e.report).map((e) => e.policy))].join(', '),
   };
 }
 
