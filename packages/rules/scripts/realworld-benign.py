@@ -54,6 +54,22 @@ def main():
     modules = [nn.Embedding(5, 2), nn.GRU(2, 2), nn.LayerNorm(2), nn.GroupNorm(1, 2), nn.PReLU(), nn.MultiheadAttention(4, 2), nn.Upsample(scale_factor=2), nn.ConvTranspose2d(2, 2, 3), nn.CrossEntropyLoss(weight=torch.ones(3)), nn.ModuleDict({"a": nn.Linear(1, 1)}), nn.ParameterList([nn.Parameter(torch.ones(1))]), nn.GELU(approximate="tanh")]
     for i, m in enumerate(modules):
         torch.save(m, os.path.join(OUT, f"nn-{i}-{type(m).__name__}.pt"))
+    from torch.nn.utils import spectral_norm, weight_norm
+
+    extra = {
+        "weight-norm": weight_norm(nn.Linear(2, 2)),
+        "spectral-norm": spectral_norm(nn.Linear(2, 2)),
+        "quantized-dynamic": torch.quantization.quantize_dynamic(nn.Sequential(nn.Linear(4, 4)), {nn.Linear}, dtype=torch.qint8),
+        "dataparallel": nn.DataParallel(nn.Linear(2, 2)),
+        "transformer": nn.Transformer(8, 2, 1, 1, 16),
+        "distributions": {"n": torch.distributions.Normal(torch.zeros(1), torch.ones(1))},
+    }
+    sgd = torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1)
+    extra["onecycle-whole"] = {"sched": torch.optim.lr_scheduler.OneCycleLR(sgd, max_lr=0.1, total_steps=10)}
+    for name, obj in extra.items():
+        torch.save(obj, os.path.join(OUT, f"torch-{name}.pt"))
+    torch.jit.save(torch.jit.script(nn.Sequential(nn.Linear(2, 2), nn.ReLU())), os.path.join(OUT, "torchscript-scripted.pt"))
+    torch.jit.save(torch.jit.trace(nn.Linear(2, 2), torch.ones(1, 2)), os.path.join(OUT, "torchscript-traced.pt"))
     torch.save({"sparse": torch.eye(3).to_sparse(), "q": torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8), "c": torch.ones(2, dtype=torch.complex64), "bf16": torch.ones(2, dtype=torch.bfloat16), "size": torch.Size([2, 3]), "dtype": torch.float16, "device": torch.device("cpu")}, os.path.join(OUT, "torch-tensor-kinds.pt"))
     save("numpy", {"a": np.arange(6).reshape(2, 3), "s": np.float32(1.5), "dt": np.dtype([("x", "<f4"), ("y", "<i8")]), "ma": np.ma.masked_array([1, 2], mask=[0, 1]), "gen": np.random.default_rng(1), "rs": np.random.RandomState(1), "ss": np.random.SeedSequence(1)})
     save("stdlib", {"d": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc), "td": datetime.timedelta(3), "dec": decimal.Decimal("1.1"), "fr": fractions.Fraction(1, 3), "p": pathlib.Path("/tmp/x"), "u": uuid.UUID(int=7), "ns": types.SimpleNamespace(a=1), "dq": collections.deque([1]), "dd": collections.defaultdict(list), "c": collections.Counter("aab"), "re": re.compile("a+"), "arr": array.array("i", [1, 2]), "fs": frozenset([1]), "cx": complex(1, 2), "ba": bytearray(b"x"), "rng": range(3), "sl": slice(1, 2)})
