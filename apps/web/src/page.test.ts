@@ -209,6 +209,12 @@ describe('the brine page', () => {
       reached = await page.evaluate(() => document.activeElement?.id === 'file-input');
     }
     expect(reached).toBe(true);
+    // Enter on the focused picker opens the file chooser: the whole flow works without a mouse.
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    expect(chooser.isMultiple()).toBe(true);
+    await chooser.setFiles([file('keyboard.pkl', MALICIOUS_PICKLE)]);
+    await waitForReports(page, 1);
+    expect(await card(page, 'keyboard.pkl').getAttribute('data-verdict')).toBe('dangerous');
     await page.close();
   });
 
