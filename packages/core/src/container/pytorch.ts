@@ -4,10 +4,12 @@ import { type ForwardReader, sliceSource } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
 import { crc32 } from './crc32.js';
 import { analyzeTorchScript } from './torchscript.js';
-import type { ContainerReader, ReaderContext } from './types.js';
+import type { ContainerReader, Note, ReaderContext } from './types.js';
 import {
+  checkLayout,
   isReadableMethod,
   openZipEntry,
+  readLocalHeader,
   readZipDirectory,
   ZIP_READER_VERSION,
   type ZipDirectory,
@@ -45,7 +47,10 @@ export function setEntryDetector(d: EntryDetector) {
 const PICKLE_FORMATS: ReadonlySet<FormatId> = new Set(['pickle', 'legacy-torch', 'joblib']);
 
 export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Promise<void> {
-  const dir = await readZipDirectory(source, ctx.budget);
+  // Local headers are read entry by entry as entries are read, so tensor storages that data.pkl
+  // declares (and torch reads as raw bytes) cost nothing: a remote 40 GB checkpoint is then the
+  // end record, the directory and data.pkl, not one request per tensor.
+  const dir = await readZipDirectory(source, ctx.budget, 0, { deferLocal: true });
   if (!dir) {
     ctx.note({
       kind: 'problem',
@@ -55,7 +60,7 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
     return;
   }
   for (const n of dir.notes) ctx.note(n);
-  ctx.setFormat(await scanEntries(source, dir, ctx, ''));
+  ctx.setFormat(await scanEntries(source, dir, ctx, '', true));
   // Other end records describe other archives in the same bytes: a reader that picks another
   // one (or a scanner that did) sees different entries, so each distinct directory is scanned.
   if (dir.notes.some((n) => n.code === 'zip-multiple-eocd')) {
@@ -65,7 +70,7 @@ export async function readZipArchive(source: ByteSource, ctx: ReaderContext): Pr
       if (!alt) break;
       if (alt.entries.length === 0 || seen.has(alt.centralDirectoryOffset)) continue;
       seen.add(alt.centralDirectoryOffset);
-      await scanEntries(source, alt, ctx, `[eocd @${alt.eocdOffset}]/`);
+      await scanEntries(source, alt, ctx, `[eocd @${alt.eocdOffset}]/`, false);
     }
   }
 }
@@ -75,26 +80,38 @@ async function scanEntries(
   dir: ZipDirectory,
   ctx: ReaderContext,
   label: string,
+  deferred: boolean,
 ): Promise<FormatId> {
-  const files = dir.entries.filter((e) => !(e.name.endsWith('/') && e.uncompressedSize === 0));
+  const dirEntries = dir.entries.filter((e) => !(e.name.endsWith('/') && e.uncompressedSize === 0));
 
   // torch reads `<first entry's folder>/data.pkl`; TorchScript adds constants.pkl and code/.
   const first = dir.entries[0]?.name ?? '';
   const prefix = first.includes('/') ? first.slice(0, first.indexOf('/')) : undefined;
-  const has = (n: string) => files.some((e) => e.name === n);
+  const has = (n: string) => dirEntries.some((e) => e.name === n);
   let kind: FormatId = 'zip';
   if (prefix !== undefined && has(`${prefix}/data.pkl`)) {
     kind =
-      has(`${prefix}/constants.pkl`) || files.some((e) => e.name.startsWith(`${prefix}/code/`))
+      has(`${prefix}/constants.pkl`) || dirEntries.some((e) => e.name.startsWith(`${prefix}/code/`))
         ? 'torchscript'
         : 'pytorch-zip';
-  } else if (files.length > 0 && files.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
+  } else if (dirEntries.length > 0 && dirEntries.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
 
+  // data.pkl first: its persistent ids name the storages torch reads as raw bytes
+  const dataPkl = prefix === undefined ? undefined : `${prefix}/data.pkl`;
+  const files = [
+    ...dirEntries.filter((e) => e.name === dataPkl),
+    ...dirEntries.filter((e) => e.name !== dataPkl),
+  ];
+  const storages = new Set<string>();
   const codeEntries: string[] = [];
   for (const en of files) {
     if (ctx.signal?.aborted) return kind;
     const role = roleOf(en, kind, prefix);
-    if (en.dataOffset === undefined) continue; // already reported by the directory reader
+    if (storages.has(en.name) && en.uncompressedSize > 0) continue; // raw tensor bytes
+    if (deferred) {
+      for (const n of await readLocalHeader(source, en, dir.centralDirectoryOffset)) ctx.note(n);
+    }
+    if (en.dataOffset === undefined) continue; // the local header problem is already reported
     if (!isReadableMethod(en.method)) {
       ctx.note({
         kind: 'problem',
@@ -131,6 +148,7 @@ async function scanEntries(
       continue; // tensor bytes that merely start like a pickle; torch never unpickles them
     }
     if (PICKLE_FORMATS.has(fmt)) {
+      const isDataPkl = en.name === dataPkl;
       const expected = expectedFormats(en.name);
       if (expected && !expected.includes(fmt)) {
         ctx.note({
@@ -142,10 +160,24 @@ async function scanEntries(
           evidence: { extension: extensionOf(en.name) ?? '', format: fmt, expected: expected.join('|') },
         });
       }
-      await ctx.scanPickle(opened.reader, label + en.name, role, {
+      const { scan } = await ctx.scanPickle(opened.reader, label + en.name, role, {
         joblib: true,
         ...(storedOffset === undefined ? {} : { fileOffset: storedOffset }),
       });
+      if (isDataPkl && prefix !== undefined) {
+        for (const p of scan.result.persistentIds) {
+          const items = p.pid.kind === 'tuple' ? p.pid.items : [];
+          const key = items[2];
+          if (
+            items[0]?.kind === 'str' &&
+            items[0].value === 'storage' &&
+            key?.kind === 'str' &&
+            !key.truncated
+          ) {
+            storages.add(`${prefix}/data/${key.value}`);
+          }
+        }
+      }
       await checkCrc(source, opened, en, ctx);
       continue;
     }
@@ -169,6 +201,11 @@ async function scanEntries(
     } else {
       await ctx.nestedStream(opened.reader, label + en.name, { role });
     }
+  }
+  if (deferred) {
+    const layout: Note[] = [];
+    checkLayout(dir.entries, dir.centralDirectoryOffset, dir.prefixLength, layout);
+    for (const n of layout) ctx.note(n);
   }
   if (codeEntries.length) {
     ctx.note({

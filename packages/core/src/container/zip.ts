@@ -86,6 +86,7 @@ export async function readZipDirectory(
   source: ByteSource,
   budget: Budget,
   candidate = 0,
+  options: { deferLocal?: boolean } = {},
 ): Promise<ZipDirectory | undefined> {
   const { tailStart, tail, at } = await findEocdCandidates(source);
   if (at.length <= candidate) return undefined;
@@ -286,12 +287,18 @@ export async function readZipDirectory(
   }
   if (!incomplete && entries.length < entryCount) incomplete = true;
 
-  await readLocalHeaders(source, entries, cdStart, notes);
-  checkLayout(entries, cdStart, prefixLength, notes);
+  await readLocalHeaders(source, entries, cdStart, notes, options.deferLocal === true);
+  if (!options.deferLocal) checkLayout(entries, cdStart, prefixLength, notes);
   return { entries, notes, eocdOffset, centralDirectoryOffset: cdStart, prefixLength, incomplete };
 }
 
-async function readLocalHeaders(source: ByteSource, entries: ZipEntry[], cdStart: number, notes: Note[]) {
+async function readLocalHeaders(
+  source: ByteSource,
+  entries: ZipEntry[],
+  cdStart: number,
+  notes: Note[],
+  deferLocal: boolean,
+) {
   const seen = new Map<string, number>();
   for (const en of entries) {
     const prior = seen.get(en.name);
@@ -314,97 +321,112 @@ async function readLocalHeaders(source: ByteSource, entries: ZipEntry[], cdStart
         evidence: { name: en.name, flags: en.flags },
       });
     }
-    if (en.localHeaderOffset + 30 > cdStart) {
-      notes.push(
-        finding(
-          'zip-entry-out-of-bounds',
-          `entry "${en.name}" local header lies outside the entry area`,
-          en,
-          {
-            localHeaderOffset: en.localHeaderOffset,
-          },
-        ),
-      );
-      continue;
-    }
-    const h = await source.read(en.localHeaderOffset, 30);
-    if (h.length < 30 || u32(h, 0) !== SIG_LOCAL) {
-      notes.push(
-        finding('zip-bad-local-header', `entry "${en.name}" has no local header at its offset`, en, {
-          localHeaderOffset: en.localHeaderOffset,
-        }),
-      );
-      continue;
-    }
-    const nameLen = u16(h, 26);
-    const extraLen = u16(h, 28);
-    const nameBytes = await source.read(en.localHeaderOffset + 30, nameLen);
-    en.localName = decodeName(nameBytes);
-    en.localFlags = u16(h, 6);
-    en.dataOffset = en.localHeaderOffset + 30 + nameLen + extraLen;
-    if (en.flags & 0x08) {
-      // A data descriptor follows the data (torch's miniz writer sets bit 3 on every entry); count it
-      // as part of the entry so the layout check does not see it as unlisted bytes.
-      const zip64 = en.compressedSize >= 0xffffffff || en.uncompressedSize >= 0xffffffff;
-      const sig = await source.read(en.dataOffset + en.compressedSize, 4);
-      const signed = sig.length === 4 && u32(sig, 0) === 0x08074b50;
-      en.descriptorLength = (signed ? 4 : 0) + (zip64 ? 20 : 12);
-    }
-    if (en.localName !== en.name) {
-      notes.push(
-        finding(
-          'zip-local-name-mismatch',
-          `local header names "${en.localName}" but the central directory names "${en.name}"; torch uses the central name, streaming readers the local one (CVE-2025-1944)`,
-          en,
-          { centralName: en.name, localName: en.localName },
-        ),
-      );
-    }
-    if (en.localFlags !== en.flags && (en.localFlags & 0x61) !== (en.flags & 0x61)) {
-      notes.push(
-        finding('zip-flag-mismatch', `entry "${en.name}" has different flag bits in its local header`, en, {
-          centralFlags: en.flags,
-          localFlags: en.localFlags,
-        }),
-      );
-    }
-    if (u16(h, 8) !== en.method) {
-      notes.push(
-        finding(
-          'zip-method-mismatch',
-          `entry "${en.name}" has a different compression method in its local header`,
-          en,
-          {
-            centralMethod: en.method,
-            localMethod: u16(h, 8),
-          },
-        ),
-      );
-    }
-    if (en.dataOffset + en.compressedSize > cdStart) {
-      notes.push(
-        finding(
-          'zip-entry-out-of-bounds',
-          `entry "${en.name}" data runs past the start of the central directory`,
-          en,
-          {
-            dataOffset: en.dataOffset,
-            compressedSize: en.compressedSize,
-            centralDirectoryOffset: cdStart,
-          },
-        ),
-      );
-    }
+    if (!deferLocal) notes.push(...(await readLocalHeader(source, en, cdStart)));
   }
 }
 
-function checkLayout(entries: ZipEntry[], cdStart: number, prefixLength: number, notes: Note[]) {
+/**
+ * Reads one entry's local header: sets `localName`, `localFlags` and `dataOffset`, and returns
+ * the disagreements with the central directory. Readers that defer local headers (to skip tensor
+ * entries a remote scan would otherwise fetch one by one) call it for the entries they read.
+ */
+export async function readLocalHeader(source: ByteSource, en: ZipEntry, cdStart: number): Promise<Note[]> {
+  const notes: Note[] = [];
+  if (en.localHeaderOffset + 30 > cdStart) {
+    notes.push(
+      finding('zip-entry-out-of-bounds', `entry "${en.name}" local header lies outside the entry area`, en, {
+        localHeaderOffset: en.localHeaderOffset,
+      }),
+    );
+    return notes;
+  }
+  const h = await source.read(en.localHeaderOffset, 30);
+  if (h.length < 30 || u32(h, 0) !== SIG_LOCAL) {
+    notes.push(
+      finding('zip-bad-local-header', `entry "${en.name}" has no local header at its offset`, en, {
+        localHeaderOffset: en.localHeaderOffset,
+      }),
+    );
+    return notes;
+  }
+  const nameLen = u16(h, 26);
+  const extraLen = u16(h, 28);
+  const nameBytes = await source.read(en.localHeaderOffset + 30, nameLen);
+  en.localName = decodeName(nameBytes);
+  en.localFlags = u16(h, 6);
+  en.dataOffset = en.localHeaderOffset + 30 + nameLen + extraLen;
+  if (en.flags & 0x08) {
+    // A data descriptor follows the data (torch's miniz writer sets bit 3 on every entry); count it
+    // as part of the entry so the layout check does not see it as unlisted bytes.
+    const zip64 = en.compressedSize >= 0xffffffff || en.uncompressedSize >= 0xffffffff;
+    const sig = await source.read(en.dataOffset + en.compressedSize, 4);
+    const signed = sig.length === 4 && u32(sig, 0) === 0x08074b50;
+    en.descriptorLength = (signed ? 4 : 0) + (zip64 ? 20 : 12);
+  }
+  if (en.localName !== en.name) {
+    notes.push(
+      finding(
+        'zip-local-name-mismatch',
+        `local header names "${en.localName}" but the central directory names "${en.name}"; torch uses the central name, streaming readers the local one (CVE-2025-1944)`,
+        en,
+        { centralName: en.name, localName: en.localName },
+      ),
+    );
+  }
+  if (en.localFlags !== en.flags && (en.localFlags & 0x61) !== (en.flags & 0x61)) {
+    notes.push(
+      finding('zip-flag-mismatch', `entry "${en.name}" has different flag bits in its local header`, en, {
+        centralFlags: en.flags,
+        localFlags: en.localFlags,
+      }),
+    );
+  }
+  if (u16(h, 8) !== en.method) {
+    notes.push(
+      finding(
+        'zip-method-mismatch',
+        `entry "${en.name}" has a different compression method in its local header`,
+        en,
+        {
+          centralMethod: en.method,
+          localMethod: u16(h, 8),
+        },
+      ),
+    );
+  }
+  if (en.dataOffset + en.compressedSize > cdStart) {
+    notes.push(
+      finding(
+        'zip-entry-out-of-bounds',
+        `entry "${en.name}" data runs past the start of the central directory`,
+        en,
+        {
+          dataOffset: en.dataOffset,
+          compressedSize: en.compressedSize,
+          centralDirectoryOffset: cdStart,
+        },
+      ),
+    );
+  }
+  return notes;
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+/** Layout checks (overlaps, gaps, leading data) once every local header that will be read was. */
+export function checkLayout(entries: ZipEntry[], cdStart: number, prefixLength: number, notes: Note[]) {
+  // Entries whose local header was not read (deferred tensor entries) get a lower bound of
+  // their span: enough to see overlaps they certainly have, never a false one.
   const spans = entries
-    .filter((e) => e.dataOffset !== undefined)
+    .filter((e) => e.dataOffset !== undefined || e.localName === undefined)
     .map((e) => ({
       e,
       start: e.localHeaderOffset,
-      end: (e.dataOffset as number) + e.compressedSize + (e.descriptorLength ?? 0),
+      end:
+        e.dataOffset !== undefined
+          ? e.dataOffset + e.compressedSize + (e.descriptorLength ?? 0)
+          : e.localHeaderOffset + 30 + utf8Length(e.name) + e.compressedSize,
+      exact: e.dataOffset !== undefined,
     }))
     .sort((a, b) => a.start - b.start);
   const first = spans[0];
@@ -435,7 +457,7 @@ function checkLayout(entries: ZipEntry[], cdStart: number, prefixLength: number,
     }
   }
   const last = spans[spans.length - 1];
-  if (last && last.end < cdStart) {
+  if (last?.exact && last.end < cdStart) {
     const gap = cdStart - Math.max(...spans.map((s) => s.end));
     if (gap > 0) {
       notes.push({

@@ -79,3 +79,40 @@ describe('scan over HTTP range requests', () => {
     expect(requests).toBeLessThan(20);
   });
 });
+
+describe('remote checkpoints with many tensors', () => {
+  it('tensor storages named by data.pkl are never fetched: requests do not grow with the tensor count', async () => {
+    const enc = new TextEncoder();
+    const str = (s: string) => [0x55, s.length, ...enc.encode(s)]; // SHORT_BINSTRING
+    const pkl: number[] = [0x80, 0x02];
+    for (let i = 0; i < 100; i++) {
+      // MARK 'storage' torch.FloatStorage '<key>' 'cpu' <numel> TUPLE BINPERSID POP
+      pkl.push(
+        0x28,
+        ...str('storage'),
+        ...enc.encode('ctorch\nFloatStorage\n'),
+        ...str(String(i)),
+        ...str('cpu'),
+      );
+      pkl.push(0x4a, 0, 64, 0, 0, 0x74, 0x51, 0x30);
+    }
+    pkl.push(0x7d, 0x2e); // EMPTY_DICT STOP
+    const entries: Record<string, [Uint8Array, { level: 0 }]> = {
+      'archive/data.pkl': [new Uint8Array(pkl), { level: 0 }],
+    };
+    for (let i = 0; i < 100; i++) entries[`archive/data/${i}`] = [new Uint8Array(64 * 1024), { level: 0 }];
+    const { zipSync } = await import('fflate');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(tmp, 'many.pt'), zipSync(entries));
+    served = 0;
+    requests = 0;
+    const src = await httpSource(`${base}/tmp/many.pt`, { readAhead: 4096 });
+    const r = await scan(src);
+    expect(r.format).toBe('pytorch-zip');
+    expect(r.problems).toEqual([]);
+    expect(r.containerFindings).toEqual([]);
+    expect(r.streams.map((s) => s.path.at(-1))).toEqual(['archive/data.pkl']);
+    expect(requests).toBeLessThan(12);
+    expect(served).toBeLessThan(128 * 1024); // end-record search (64 KiB), directory, data.pkl
+  });
+});
