@@ -4,6 +4,7 @@ import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../engine/limits.js';
 import type { FormatId } from '../engine/types.js';
+import type { PicklePersistentId, ScanResult } from '../pickle/events.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
 import { crc32 } from './crc32.js';
 import type { Note, ReaderContext } from './types.js';
@@ -90,7 +91,9 @@ function buildZip(
 }
 
 /** A context that records what a reader reports and reads each entry fully when it looks like a pickle. */
-function recordingContext(opts: { maxEntries?: number } = {}) {
+function recordingContext(
+  opts: { maxEntries?: number; persistentIds?: Record<string, PicklePersistentId[]> } = {},
+) {
   const notes: Note[] = [];
   const entries: Array<{ name: string; head: string; bytes: number; offset: number | undefined }> = [];
   let format: FormatId | undefined;
@@ -113,27 +116,42 @@ function recordingContext(opts: { maxEntries?: number } = {}) {
     note(n) {
       notes.push(n);
     },
-    async scanPickle() {
-      throw new Error('not used');
+    // Like the engine: a pickle is read through to its end.
+    async scanPickle(reader: ForwardReader, entry: string | undefined, role: string) {
+      const offset = reader.sourceOffset();
+      let n = 0;
+      for (;;) {
+        const d = await reader.read(4096);
+        if (d.length === 0) break;
+        n += d.length;
+      }
+      const name = entry ?? '';
+      entries.push({ name, head: 'pickle', bytes: n, offset });
+      const result = {
+        imports: [],
+        calls: [],
+        persistentIds: opts.persistentIds?.[name] ?? [],
+        extensions: [],
+        anomalies: [],
+        stats: {
+          bytesScanned: n,
+          bytesSkipped: 0,
+          opcodes: 0,
+          pickles: 1,
+          maxStackDepth: 0,
+          memoEntries: 0,
+          protocols: [],
+        },
+        complete: true,
+      } as unknown as ScanResult;
+      return { scan: { path: ['upload', name], role, result }, consumed: n };
     },
     async nested() {
       throw new Error('not used');
     },
+    // Other recognised formats (nested archives, npy...) are handed on without being read here.
     async nestedStream(reader: ForwardReader, entry: string) {
-      const offset = reader.sourceOffset();
-      const head = await reader.peek(2);
-      // Like the engine: read pickles through, leave anything else (tensor data) unread.
-      if (head[0] === 0x80) {
-        let n = 0;
-        for (;;) {
-          const d = await reader.read(4096);
-          if (d.length === 0) break;
-          n += d.length;
-        }
-        entries.push({ name: entry, head: 'pickle', bytes: n, offset });
-        return 'pickle';
-      }
-      entries.push({ name: entry, head: 'other', bytes: 0, offset });
+      entries.push({ name: entry, head: 'other', bytes: 0, offset: reader.sourceOffset() });
       return 'unknown';
     },
   };
@@ -167,10 +185,9 @@ describe('readZipStream', () => {
       const r = await streamZip(zip, chunk);
       expect(r.notes, `chunk ${chunk}`).toEqual([]);
       expect(r.summary).toEqual({ entries: 3, directoryEntries: 3, verified: true });
+      // Only the pickle is read; tensor bytes and metadata pass unread.
       expect(r.entries.map((e) => [e.name, e.head, e.bytes])).toEqual([
         ['archive/data.pkl', 'pickle', evil.length],
-        ['archive/data/0', 'other', 0],
-        ['archive/version', 'other', 0],
       ]);
       // Stored entries keep their offset in the upload, for byte regions in reports.
       expect(r.entries[0]?.offset).toBe(30 + 'archive/data.pkl'.length);
@@ -199,9 +216,36 @@ describe('readZipStream', () => {
     expect(r.entries.map((e) => [e.name, e.bytes])).toEqual([
       ['a.pkl', tricky.length],
       ['b.pkl', evil.length],
-      ['c.bin', 0],
     ]);
     expect(r.summary.verified).toBe(true);
+  });
+
+  it('passes storages that data.pkl declares without sniffing them, even when they start like a pickle', async () => {
+    const lookalike = new Uint8Array(5000).fill(7);
+    lookalike.set([0x80, 2]);
+    const zip = buildZip([
+      { name: 'archive/data.pkl', data: evil },
+      { name: 'archive/data/0', data: lookalike },
+      { name: 'archive/data/1', data: lookalike },
+    ]);
+    const pid = (key: string): PicklePersistentId => ({
+      opcode: 'BINPERSID',
+      offset: 0,
+      pickleIndex: 0,
+      pid: {
+        kind: 'tuple',
+        truncated: false,
+        items: [
+          { kind: 'str', value: 'storage', offset: 0, length: 7, truncated: false },
+          { kind: 'global', importIndex: 0 },
+          { kind: 'str', value: key, offset: 0, length: key.length, truncated: false },
+        ],
+      },
+    });
+    const rec = recordingContext({ persistentIds: { 'archive/data.pkl': [pid('0')] } });
+    await readZipStream(chunkReader('upload', chunked(zip, 999)), rec.ctx);
+    // data/0 is a declared storage: raw bytes. data/1 is not declared, so it is scanned as what it looks like.
+    expect(rec.entries.map((e) => e.name)).toEqual(['archive/data.pkl', 'archive/data/1']);
   });
 
   it('reports a local name that differs from the directory name (CVE-2025-1944)', async () => {
@@ -291,7 +335,7 @@ describe('readZipStream', () => {
     const zip = buildZip(Array.from({ length: 5 }, (_, i) => ({ name: `e${i}`, data: enc.encode('x') })));
     const r = await streamZip(zip, 64, { maxEntries: 3 });
     expect(codes(r.notes)).toEqual(['problem:limit-entries']);
-    expect(r.entries).toHaveLength(3);
+    expect(r.summary.entries).toBe(3);
   });
 
   it('reads a real torch.save archive the same way (alignment padding in extra fields)', async () => {

@@ -89,7 +89,7 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
   let zip64: { entries: number; cdSize: number; cdOffset: number } | undefined;
   let firstCentralAt: number | undefined;
   let garbageReported = false;
-  const archive: ArchiveFacts = { names: [], codeEntries: [] };
+  const archive: ArchiveFacts = { names: [], codeEntries: [], storages: new Set() };
 
   const fail = (code: string, message: string, offset: number) =>
     note({ kind: 'problem', code, message, offset });
@@ -334,50 +334,18 @@ async function readLocalEntry(
   if (archive.names.length === 0 && name.includes('/')) archive.prefix = name.slice(0, name.indexOf('/'));
   archive.names.push(name);
   const prefix = archive.prefix;
-  // Pickles under code/ (`*.debug_pkl`) are scanned like any pickle; the rest is source text.
-  const isCode =
-    content !== undefined &&
-    prefix !== undefined &&
-    name.startsWith(`${prefix}/code/`) &&
-    !name.endsWith('.pkl') &&
-    !PICKLE_FORMATS.has(detectFormat(await content.peek(512), record.uncompressedSize));
-  if (content && isCode) {
-    // TorchScript source that torch.jit.load compiles and runs: analysed as text, as the
-    // random-access reader does, rather than sniffed for a container format.
-    archive.codeEntries.push(name);
-    try {
-      const text = await content.read(MAX_CODE_BYTES);
-      for (const n of analyzeTorchScript(name, new TextDecoder().decode(text))) ctx.note(n);
-    } catch (e) {
-      if (ctx.signal?.aborted) throw e;
-      ctx.note({
-        kind: 'problem',
-        code: e instanceof BrineError ? e.code : 'zip-entry-unreadable',
-        message: `entry "${name}": ${e instanceof Error ? e.message : String(e)}`,
-        offset: at,
-        entry: name,
-      });
-      fullyRead = false;
-    }
-    if ((await content.peek(1)).length > 0) fullyRead = false;
-  } else if (content) {
-    try {
-      await ctx.nestedStream(content, name, { role: roleOf(name, prefix) });
-    } catch (e) {
-      if (ctx.signal?.aborted) throw e;
-      ctx.note({
-        kind: 'problem',
-        code: e instanceof BrineError ? e.code : 'zip-entry-unreadable',
-        message: `entry "${name}": ${e instanceof Error ? e.message : String(e)}`,
-        offset: at,
-        entry: name,
-      });
-      fullyRead = false;
-    }
-    // Whatever the content reader left: for a pickle usually nothing, for tensor data everything.
-    // Reading it through the CRC reader would cost a CRC pass over gigabytes, so the rest of large
-    // entries is skipped compressed and the CRC is left unchecked, as the random-access reader does.
-    if ((await content.peek(1)).length > 0) fullyRead = false;
+  try {
+    fullyRead = (await handleContent(ctx, archive, record, content, prefix, dataStart)) && fullyRead;
+  } catch (e) {
+    if (ctx.signal?.aborted) throw e;
+    ctx.note({
+      kind: 'problem',
+      code: e instanceof BrineError ? e.code : 'zip-entry-unreadable',
+      message: `entry "${name}": ${e instanceof Error ? e.message : String(e)}`,
+      offset: at,
+      entry: name,
+    });
+    fullyRead = false;
   }
   await compressed.skip(Number.POSITIVE_INFINITY);
   if (!sizeKnown && !compressed.found?.()) {
@@ -424,6 +392,61 @@ async function readLocalEntry(
 
 const PICKLE_FORMATS: ReadonlySet<string> = new Set(['pickle', 'legacy-torch', 'joblib']);
 
+/**
+ * Gives one entry's content to whatever reads it: pickles to the scanner, TorchScript source to
+ * its analysis, other recognised formats to the engine; tensor bytes and metadata to nobody.
+ * Returns true when every byte of the content was read (so its CRC can be checked).
+ */
+async function handleContent(
+  ctx: ReaderContext,
+  archive: ArchiveFacts,
+  record: StreamedEntry,
+  content: ForwardReader | undefined,
+  prefix: string | undefined,
+  dataStart: number,
+): Promise<boolean> {
+  const name = record.name;
+  // Storages that data.pkl declared are raw tensor bytes torch never unpickles (torch.save writes
+  // data.pkl before them): skipped unsniffed, as the random-access reader does.
+  if (!content || (archive.storages.has(name) && record.uncompressedSize > 0)) return false;
+  const fmt = detectFormat(await content.peek(512), record.uncompressedSize);
+  if (PICKLE_FORMATS.has(fmt)) {
+    const fileOffset = record.method === 0 ? dataStart : undefined;
+    const { scan } = await ctx.scanPickle(content, name, roleOf(name, prefix), {
+      joblib: true,
+      ...(fileOffset === undefined ? {} : { fileOffset }),
+    });
+    if (prefix !== undefined && name === `${prefix}/data.pkl`) {
+      for (const p of scan.result.persistentIds) {
+        const items = p.pid.kind === 'tuple' ? p.pid.items : [];
+        const key = items[2];
+        if (
+          items[0]?.kind === 'str' &&
+          items[0].value === 'storage' &&
+          key?.kind === 'str' &&
+          !key.truncated
+        ) {
+          archive.storages.add(`${prefix}/data/${key.value}`);
+        }
+      }
+    }
+  } else if (prefix !== undefined && name.startsWith(`${prefix}/code/`) && !name.endsWith('.pkl')) {
+    // TorchScript source that torch.jit.load compiles and runs (pickles under code/, the
+    // `*.debug_pkl`, were scanned above): analysed as text, as the random-access reader does.
+    archive.codeEntries.push(name);
+    const text = await content.read(MAX_CODE_BYTES);
+    for (const n of analyzeTorchScript(name, new TextDecoder().decode(text))) ctx.note(n);
+  } else if (fmt !== 'unknown') {
+    await ctx.nestedStream(content, name, { role: roleOf(name, prefix) });
+  } else {
+    // Tensor bytes and metadata: left to be skipped compressed. Reading them through the CRC
+    // reader would cost a CRC pass over gigabytes, so their CRC is left unchecked, as the
+    // random-access reader does.
+    return false;
+  }
+  return (await content.peek(1)).length === 0;
+}
+
 /** Bytes of a TorchScript `code/` entry read for analysis (as the random-access reader does). */
 const MAX_CODE_BYTES = 4 * 1024 * 1024;
 
@@ -433,6 +456,8 @@ interface ArchiveFacts {
   prefix?: string;
   names: string[];
   codeEntries: string[];
+  /** Entries data.pkl names as storages (`<prefix>/data/<key>`). */
+  storages: Set<string>;
 }
 
 /** Roles as the random-access reader names them; the archive's kind is not known until its end. */
