@@ -21,7 +21,7 @@ describe('BlobReader', () => {
     await repo.stage('b.txt', 'plain text');
     await repo.stage('empty', '');
     const entries = await listStagedChanges(repo.dir);
-    const reader = new BlobReader(repo.dir, { headBytes: 4, memoryLimit: 1024, streamThreshold: 1024 });
+    const reader = new BlobReader(repo.dir, { headBytes: 4, memoryLimit: 1024 });
     const seen: string[] = [];
     const out = await reader.read(entries, (head, size, e) => {
       seen.push(`${e.path}:${Buffer.from(head).toString()}:${size}`);
@@ -36,7 +36,7 @@ describe('BlobReader', () => {
     expect(b && isKept(b)).toBe(false);
   });
 
-  it('streams large blobs separately, spilling kept ones to a temp file that close() removes', async () => {
+  it('spills kept blobs larger than the memory limit to a temp file that close() removes', async () => {
     repo = await makeRepo();
     const big = Buffer.alloc(300_000, 7);
     big.write('BIGMODEL', 0);
@@ -45,7 +45,7 @@ describe('BlobReader', () => {
     await repo.stage('other.bin', other);
     await repo.stage('small.pkl', 'tiny');
     const entries = await listStagedChanges(repo.dir);
-    const reader = new BlobReader(repo.dir, { headBytes: 8, memoryLimit: 1000, streamThreshold: 100_000 });
+    const reader = new BlobReader(repo.dir, { headBytes: 8, memoryLimit: 1000 });
     const out = await reader.read(entries, (head) => Buffer.from(head).toString() !== '\x01'.repeat(8));
     const bigOut = out.find((b) => b.entry.path === 'big.bin');
     if (!bigOut || !isKept(bigOut) || !bigOut.file) throw new Error('big.bin was not spilled');
@@ -60,7 +60,7 @@ describe('BlobReader', () => {
     await expect(readFile(bigOut.file)).rejects.toThrow();
   });
 
-  it("decides 'tail' blobs from their last bytes, small ones in memory, large ones by a second read", async () => {
+  it("decides 'tail' blobs from their last bytes: small ones held in memory, large ones read a second time", async () => {
     repo = await makeRepo();
     const bigHit = Buffer.alloc(300_000, 3);
     bigHit.write('END!', bigHit.length - 4);
@@ -70,7 +70,7 @@ describe('BlobReader', () => {
     await repo.stage('small-hit.bin', 'prefix....END!');
     await repo.stage('small-miss.bin', 'prefix....nope');
     const entries = await listStagedChanges(repo.dir);
-    const reader = new BlobReader(repo.dir, { headBytes: 8, memoryLimit: 1000, streamThreshold: 100_000 });
+    const reader = new BlobReader(repo.dir, { headBytes: 8, memoryLimit: 1000 });
     const out = await reader.read(
       entries,
       () => 'tail',

@@ -44,19 +44,12 @@ export interface BlobReadOptions {
   headBytes: number;
   /** Kept blobs up to this size stay in memory; larger ones are spilled to a temporary file. */
   memoryLimit: number;
-  /**
-   * Blobs larger than this are not pushed through the shared `cat-file --batch` pipe (which would
-   * make git inflate all of a multi-GB blob just to throw it away) but read by their own
-   * `cat-file blob` process that is stopped once the head says the blob is not wanted.
-   */
-  streamThreshold: number;
 }
 
-/** Default limits: 4 KiB head, 64 MiB in memory, 8 MiB streaming threshold. */
+/** Default limits: 4 KiB head, 64 MiB in memory. */
 export const DEFAULT_BLOB_OPTIONS: BlobReadOptions = {
   headBytes: 4096,
   memoryLimit: 64 * 1024 * 1024,
-  streamThreshold: 8 * 1024 * 1024,
 };
 
 /** Collects one blob: head first, then (only if kept) a hash and the content in memory or on disk. */
@@ -83,10 +76,6 @@ class BlobSink {
     private readonly keepTail: KeepTail | undefined,
     private readonly spillPath: () => Promise<string>,
   ) {}
-
-  get skipping(): boolean {
-    return this.decided === 'skip';
-  }
 
   async write(chunk: Buffer): Promise<void> {
     this.received += chunk.length;
@@ -191,56 +180,38 @@ export class BlobReader {
   }
 
   /**
-   * Object sizes from one `cat-file --batch-check` (no content is inflated), in input order. An
-   * optional entry (a `:path` index spec) that does not exist gets `undefined`; its resolved object
-   * id replaces the spec.
-   */
-  async sizes(entries: StagedEntry[]): Promise<Array<{ entry: StagedEntry; size: number } | undefined>> {
-    if (entries.length === 0) return [];
-    const input = `${entries.map((e) => e.oid).join('\n')}\n`;
-    const out = await collect(this.root, ['cat-file', '--batch-check'], input);
-    const lines = out.toString('utf8').split('\n');
-    return entries.map((e, i) => {
-      const [oid, type, size] = (lines[i] ?? '').split(' ');
-      if (oid && type === 'blob' && size !== undefined) return { entry: { ...e, oid }, size: Number(size) };
-      if (e.optional) return undefined;
-      throw new BrineError('blob-missing', `staged blob ${e.oid} is not in the object database`, e.path);
-    });
-  }
-
-  /**
-   * Reads each entry's blob, asks `keep(head)` once the head is in, and keeps the whole blob only
-   * when told to. Small blobs share one `cat-file --batch` process; large ones get their own.
+   * Reads each entry's blob through one `git cat-file --batch`, asks `keep(head)` once the head is
+   * in, and keeps the whole blob only when told to (spilled to a temporary file when large). A
+   * `'tail'` blob too large to hold on a maybe is read a second time if its tail matches. Optional
+   * entries (`:path` index specs) that do not exist are left out; a missing object is an error.
    */
   async read(
     entries: StagedEntry[],
     keep: KeepHead,
     keepTail?: KeepTail,
   ): Promise<Array<KeptBlob | SkippedBlob>> {
-    const sized = (await this.sizes(entries)).filter((x) => x !== undefined);
-    const sizes = new Map<StagedEntry, number>();
-    const results: Array<KeptBlob | SkippedBlob> = [];
-    const small: StagedEntry[] = [];
-    const large: StagedEntry[] = [];
-    for (const { entry, size } of sized) {
-      sizes.set(entry, size);
-      (size > this.options.streamThreshold ? large : small).push(entry);
-    }
-    const sink = (e: StagedEntry, k: KeepHead = keep) =>
-      new BlobSink(e, sizes.get(e) as number, this.options, k, keepTail, () => this.spillPath());
-    if (small.length > 0) results.push(...(await this.readBatch(small, sink)));
-    for (const e of large) {
-      const first = await this.readOne(sink(e));
-      // The tail matched after the content went by: read it again, keeping everything this time.
-      results.push('reread' in first && first.reread ? await this.readOne(sink(e, () => true)) : first);
-    }
-    return results;
+    const sink = (k: KeepHead) => (e: StagedEntry, size: number) =>
+      new BlobSink(e, size, this.options, k, keepTail, () => this.spillPath());
+    const results = await this.readBatch(entries, sink(keep));
+    const again = results.filter((r) => 'reread' in r && r.reread).map((r) => r.entry);
+    if (again.length === 0) return results;
+    // The tail matched after the content went by: read those again, keeping everything this time.
+    const second = new Map(
+      (
+        await this.readBatch(
+          again,
+          sink(() => true),
+        )
+      ).map((r) => [r.entry, r] as const),
+    );
+    return results.map((r) => second.get(r.entry) ?? r);
   }
 
   private async readBatch(
     entries: StagedEntry[],
-    makeSink: (e: StagedEntry) => BlobSink,
+    makeSink: (e: StagedEntry, size: number) => BlobSink,
   ): Promise<Array<KeptBlob | SkippedBlob>> {
+    if (entries.length === 0) return [];
     const child = spawn('git', ['cat-file', '--batch'], { cwd: this.root, stdio: ['pipe', 'pipe', 'pipe'] });
     const exited = exitOf(child, 'git cat-file --batch', this.root);
     child.stdin.on('error', () => {});
@@ -250,72 +221,64 @@ export class BlobReader {
     let header = Buffer.alloc(0);
     let current: BlobSink | undefined;
     let remaining = 0;
-    // Output: "<oid> blob <size>\n<content>\n" per object, in input order.
-    for await (const raw of child.stdout as AsyncIterable<Buffer>) {
-      let chunk = raw;
-      while (chunk.length > 0) {
-        if (current) {
-          if (remaining > 0) {
-            const take = chunk.subarray(0, remaining);
-            remaining -= take.length;
-            chunk = chunk.subarray(take.length);
-            await current.write(take);
-            if (remaining > 0) continue;
+    // Output per object, in input order: "<oid> blob <size>\n<content>\n", or "<input> missing\n".
+    try {
+      for await (const raw of child.stdout as AsyncIterable<Buffer>) {
+        let chunk = raw;
+        while (chunk.length > 0) {
+          if (current) {
+            if (remaining > 0) {
+              const take = chunk.subarray(0, remaining);
+              remaining -= take.length;
+              chunk = chunk.subarray(take.length);
+              await current.write(take);
+              if (remaining > 0) continue;
+            }
+            // Skip the newline git writes after the content.
+            if (chunk.length === 0) break;
+            chunk = chunk.subarray(1);
+            results.push(await current.finish());
+            current = undefined;
+            continue;
           }
-          // Skip the newline git writes after the content.
-          if (chunk.length === 0) break;
-          chunk = chunk.subarray(1);
-          results.push(await current.finish());
-          current = undefined;
-          continue;
+          const nl = chunk.indexOf(0x0a);
+          if (nl < 0) {
+            header = Buffer.concat([header, chunk]);
+            break;
+          }
+          const line = Buffer.concat([header, chunk.subarray(0, nl)]).toString('utf8');
+          header = Buffer.alloc(0);
+          chunk = chunk.subarray(nl + 1);
+          const entry = entries[index++];
+          if (!entry)
+            throw new BrineError('git-failed', `unexpected git cat-file output: ${line}`, this.root);
+          if (line.endsWith(' missing')) {
+            if (entry.optional) continue;
+            throw new BrineError(
+              'blob-missing',
+              `staged blob ${entry.oid} is not in the object database`,
+              entry.path,
+            );
+          }
+          const [oid, type, size] = line.split(' ');
+          if (!oid || type !== 'blob' || size === undefined || !/^\d+$/.test(size)) {
+            throw new BrineError('git-failed', `unexpected git cat-file output: ${line}`, this.root);
+          }
+          // An index spec (`:path`) resolves to the object id git printed.
+          current = makeSink(entry.optional ? { ...entry, oid } : entry, Number(size));
+          remaining = Number(size);
         }
-        const nl = chunk.indexOf(0x0a);
-        if (nl < 0) {
-          header = Buffer.concat([header, chunk]);
-          break;
-        }
-        const line = Buffer.concat([header, chunk.subarray(0, nl)]).toString('utf8');
-        header = Buffer.alloc(0);
-        chunk = chunk.subarray(nl + 1);
-        const entry = entries[index++];
-        const [, type, size] = line.split(' ');
-        if (!entry || type !== 'blob' || size === undefined) {
-          child.kill();
-          throw new BrineError('git-failed', `unexpected git cat-file output: ${line}`, this.root);
-        }
-        current = makeSink(entry);
-        remaining = Number(size);
       }
+    } catch (e) {
+      child.kill();
+      await exited.catch(() => {});
+      throw e;
     }
     await exited;
     if (current || index !== entries.length) {
       throw new BrineError('git-failed', 'git cat-file --batch output ended early', this.root);
     }
     return results;
-  }
-
-  private async readOne(sink: BlobSink): Promise<KeptBlob | SkippedBlob> {
-    const child = spawn('git', ['cat-file', 'blob', sink.entry.oid], {
-      cwd: this.root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = exitOf(child, 'git cat-file blob', this.root);
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      await sink.write(chunk);
-      // Leaving the loop destroys stdout; git's "close" event waits for that, so wait only after.
-      if (sink.skipping) break;
-    }
-    if (sink.skipping) {
-      // The head was enough: stop git instead of inflating the rest of a large blob.
-      child.kill();
-      await exited.catch(() => {});
-      return sink.finish();
-    }
-    await exited;
-    if (sink.received !== sink.size) {
-      throw new BrineError('git-failed', `read ${sink.received} of ${sink.size} bytes`, sink.entry.path);
-    }
-    return sink.finish();
   }
 
   /** Removes temporary files of spilled blobs. */
@@ -340,15 +303,4 @@ function exitOf(child: import('node:child_process').ChildProcess, what: string, 
       }
     });
   });
-}
-
-async function collect(cwd: string, args: string[], input: string): Promise<Buffer> {
-  const child = spawn('git', args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = exitOf(child, `git ${args.join(' ')}`, cwd);
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  const parts: Buffer[] = [];
-  for await (const c of child.stdout as AsyncIterable<Buffer>) parts.push(c);
-  await exited;
-  return Buffer.concat(parts);
 }

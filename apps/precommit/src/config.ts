@@ -84,11 +84,7 @@ export function configEntries(): StagedEntry[] {
 export async function loadHookConfig(root: string, staged?: Map<string, string>): Promise<HookConfig> {
   if (!staged) {
     staged = new Map();
-    const reader = new BlobReader(root, {
-      headBytes: 1,
-      memoryLimit: 16 * 1024 * 1024,
-      streamThreshold: Number.MAX_SAFE_INTEGER,
-    });
+    const reader = new BlobReader(root, { headBytes: 1, memoryLimit: 16 * 1024 * 1024 });
     try {
       for (const b of await reader.read(configEntries(), () => true)) {
         if (isKept(b) && b.bytes) staged.set(b.entry.path, Buffer.from(b.bytes).toString('utf8'));

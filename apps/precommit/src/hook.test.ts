@@ -83,7 +83,7 @@ describe('runHook', () => {
     await repo.stage('big/archive.dat', zipped);
     // Tiny limits stand in for a multi-GB checkpoint: every blob takes the large-blob path.
     const r = await hook(repo.dir, {
-      blobOptions: { headBytes: 4096, memoryLimit: 16, streamThreshold: 16 },
+      blobOptions: { headBytes: 4096, memoryLimit: 16 },
     });
     expect(r.exitCode).toBe(1);
     expect(r.scanned.sort()).toEqual(['big/archive.dat', 'big/evil.pkl']);

@@ -63,10 +63,16 @@ export async function runHook(options: HookOptions): Promise<HookResult> {
   const startedAt = new Date(started).toISOString();
   let reader: BlobReader | undefined;
   try {
-    const repo = await repoInfo(options.cwd);
-    const listed = options.files
-      ? (await listIndexEntries(repo.root, options.files, options.cwd)).entries
-      : await listStagedChanges(repo.root);
+    // Both git calls at once: on a commit without models, waiting for processes is most of the time.
+    const [repo, listedOrError] = await Promise.all([
+      repoInfo(options.cwd),
+      (options.files
+        ? listIndexEntries(options.cwd, options.files, options.cwd).then((r) => r.entries)
+        : listStagedChanges(options.cwd)
+      ).catch((e: unknown) => e as Error),
+    ]);
+    if (listedOrError instanceof Error) throw listedOrError;
+    const listed = listedOrError;
     if (listed.length === 0) return { exitCode: 0, scanned: [] };
 
     // One pass through git for the configuration and every staged blob's head: process start-up
