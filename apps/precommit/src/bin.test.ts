@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +80,26 @@ describe('git commit with the brine hook', () => {
     const r = repo.git('commit', '-a', '-m', 'edit');
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain('data.pkl');
+  });
+
+  it('resolves a staged LFS pointer, and lets it through once a pinned waiver is staged', async () => {
+    repo = await withHook();
+    const oid = createHash('sha256').update(MALICIOUS_P2).digest('hex');
+    const objDir = join(repo.dir, '.git', 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4));
+    await mkdir(objDir, { recursive: true });
+    await writeFile(join(objDir, oid), MALICIOUS_P2);
+    await repo.stage(
+      'ckpt/model.pt',
+      `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${MALICIOUS_P2.length}\n`,
+    );
+    const blocked = repo.git('commit', '-m', 'lfs model');
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout + blocked.stderr).toContain('ckpt/model.pt');
+    const waiver = { rule: 'BRINE-IMP-001', path: 'ckpt/model.pt', sha256: oid, reason: 'test' };
+    await repo.stage('.brine.json', JSON.stringify({ waivers: [waiver] }));
+    const allowed = repo.git('commit', '-m', 'lfs model, waived');
+    expect(allowed.code, allowed.stdout + allowed.stderr).toBe(0);
+    expect(committed(repo, 'ckpt/model.pt')).toBe(true);
   });
 
   it('keeps an existing hook: it still runs, and brine still blocks', async () => {
