@@ -32,7 +32,8 @@ const BY_EXTENSION: Record<string, FormatId[]> = {
   lzma: ['xz'],
   lz4: ['lz4'],
   '7z': ['7z'],
-  tar: ['tar', 'legacy-torch-tar'],
+  // `checkpoint.pth.tar` is a long-standing name for ordinary torch.save output
+  tar: ['tar', ...TORCH],
   png: NOT_PICKLE,
   jpg: NOT_PICKLE,
   jpeg: NOT_PICKLE,
