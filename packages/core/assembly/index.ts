@@ -267,6 +267,7 @@ let effectsAtPickleStart: u32 = 0;
 let inNested: bool = false;
 let junkMode: bool = false;
 let pickleJustStarted: bool = false;
+let fatalHit: bool = false;
 let junkStart: i64 = 0;
 
 // memo: current instance
@@ -397,6 +398,7 @@ export function init(
   skipRem = 0;
   eof = false;
   done = false;
+  fatalHit = false;
   paused = false;
   frameEndAbs = -1;
   fEnd = -1;
@@ -646,6 +648,7 @@ export function isDone(): i32 {
 }
 
 function anomaly(code: u8, at: f64, fatal: bool, d1: f64, d2: f64): void {
+  if (fatal) fatalHit = true;
   e8(EV_ANOMALY);
   e8(code);
   e8(fatal ? 1 : 0);
@@ -1201,9 +1204,15 @@ function run(): i32 {
     if (maxOpcodes > 0 && opCount > maxOpcodes) {
       anomaly(A_LIMIT_OPCODES, absAt(<i64>opStart), true, maxOpcodes, 0);
       done = true;
+    }
+    if (done) {
+      // a fatal anomaly: the scan ends at the opcode that raised it, wherever the chunk ended
+      if (fatalHit) {
+        cur = opStart;
+        skipRem = 0;
+      }
       return ST_DONE;
     }
-    if (done) return ST_DONE;
     if (r == SR_PAUSE) {
       paused = true;
       return ST_PAUSE;
@@ -2071,9 +2080,11 @@ function step(): i32 {
       if (sp > stackBase || nMarks > markBase) {
         anomaly(A_STACK_NOT_EMPTY, absAt(o), false, <f64>(sp - stackBase), <f64>(nMarks - markBase));
       }
+      let nextAt: i64 = winBase + <i64>cur;
       if (!optLinear && fEnd > <i64>cur) {
         // a new Unpickler on the same file starts where the buffered frame ended
         anomaly(A_FRAME_AT_STOP, absAt(o), false, <f64>(fEnd - <i64>cur), 0);
+        nextAt = winBase + fEnd;
         if (fEnd <= <i64>end) {
           cur = <i32>fEnd;
         } else {
@@ -2092,7 +2103,7 @@ function step(): i32 {
         // single-pickle mode: the host reports what follows (it knows the input size)
         return SR_STOP;
       }
-      startPickleAfterStop();
+      startPickle(nextAt);
       return SR_OK;
     }
     // ---------------------------------------------------------------- out-of-band buffers
@@ -2118,10 +2129,6 @@ function step(): i32 {
   return SR_OK;
 }
 
-function startPickleAfterStop(): void {
-  // the next pickle's events are reported from its first opcode; an empty remainder is no pickle
-  startPickle(winBase + <i64>cur);
-}
 
 function isStr(ref: u32): bool {
   const a = rec(ref);
@@ -2212,7 +2219,8 @@ function fastRun(): i32 {
   let n = 0;
   let stop = false;
   while (c <= L) {
-    if (poolAvail() < 16 || s >= stackCap) break;
+    // same threshold as reserve(), so both paths reach the value limit at the same opcode
+    if (poolAvail() < RESERVE_RECORDS || s >= stackCap) break;
     const op = <u32>load<u8>(WIN + <usize>c);
     if (checkProto && opProto(op) > <u32>proto) break;
     let pushed: u32 = 0;

@@ -167,6 +167,97 @@ describe('chunking never changes the result', () => {
   });
 });
 
+describe('tight limits, pauses and frames under any chunking', () => {
+  /** Feeds in `chunk`-byte pieces, answering pauses by the pause offset (not by chunking). */
+  async function scanWith(data: Uint8Array, chunk: number, trace: boolean, limits: object) {
+    const s = await createPickleScanner({ traceOpcodes: trace, limits, pauseAfterBuildOf: [['m', 'f']] });
+    for (let i = 0; i < data.length && !s.done; i += chunk) {
+      let rest = data.subarray(i, i + chunk);
+      let st = s.feed(rest);
+      while (st.state === 'paused') {
+        rest = rest.subarray(st.consumed);
+        if (st.pause.offset % 2) s.skip(3);
+        else s.beginNestedPickle();
+        st = s.resume();
+        if (st.state === 'more') st = s.feed(rest);
+      }
+    }
+    const { trace: _trace, ...r } = s.end();
+    return r;
+  }
+
+  it('traced and untraced runs agree at every limit, and the scanner never fails', async () => {
+    const snippets = [
+      [op.NONE],
+      [op.MARK],
+      [op.POP],
+      [op.POP_MARK],
+      [op.DUP],
+      [op.APPEND],
+      [op.APPENDS],
+      [op.SETITEM],
+      [op.SETITEMS],
+      [op.EMPTY_LIST],
+      [op.EMPTY_DICT],
+      [op.TUPLE],
+      [op.DICT],
+      [op.TUPLE2],
+      [op.MEMOIZE],
+      [op.STOP],
+      [op.REDUCE],
+      [op.BUILD],
+      [op.NEWOBJ],
+      [op.NEWOBJ_EX],
+      [op.OBJ],
+      [op.STACK_GLOBAL],
+      [op.BINPERSID],
+      [op.NEXT_BUFFER],
+      op.BININT1(5),
+      op.BININT(0x7fffffff),
+      op.BINPUT(3),
+      op.BINGET(3),
+      op.LONG_BINPUT(1 << 30),
+      op.LONG_BINGET(1 << 30),
+      op.SBU('os'),
+      op.GLOBAL('m', 'f'),
+      op.INST('m', 'f'),
+      op.FRAME(20),
+      op.FRAME(5000),
+      op.PROTO(2),
+      op.EXT2(3),
+      op.BINUNICODE('x'.repeat(1300)),
+      op.BINBYTES([1, 2, 3]),
+      [0x0a],
+      'I01\n',
+      'g3\n',
+      `V${'q'.repeat(3000)}\n`,
+    ];
+    const limits = fc.record({
+      maxValues: fc.constantFrom(64, 1000),
+      maxStringBytes: fc.constantFrom(16, 1024),
+      maxEvidenceItems: fc.constantFrom(1, 8),
+      windowBytes: fc.constantFrom(1024, 1 << 20),
+      maxStackDepth: fc.constantFrom(5, 1000),
+      maxMemoEntries: fc.constantFrom(2, 1000),
+      maxMarks: fc.constantFrom(2, 50),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...snippets), { maxLength: 300, size: 'max' }),
+        fc.integer({ min: 1, max: 700 }),
+        limits,
+        async (parts, chunk, lim) => {
+          const d = bytes(op.PROTO(4), ...parts.flat(), op.STOP);
+          const whole = await scanWith(d, 1 << 20, false, lim);
+          expect(whole.anomalies.filter((a) => a.code === 'scanner-error')).toEqual([]);
+          expect(await scanWith(d, chunk, true, lim)).toEqual(whole);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 /** A source that serves a huge BINBYTES payload without storing it, and counts what is read. */
 function blobSource(payload: number): ByteSource & { reads: Array<[number, number]> } {
   const head = bytes(op.PROTO(4), [0x8e, ...new Uint8Array(new Float64Array([0]).buffer)]);
