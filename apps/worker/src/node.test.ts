@@ -224,6 +224,13 @@ describe('Node server: remote scans with Range reads', () => {
     const bytes = served.reduce((n, r) => n + r.bytesSent, 0);
     // Every request was a range request, and together they are a sliver of the file.
     expect(served.every((r) => r.range !== undefined)).toBe(true);
+    // The pickle and the directory sit in the last 64 KiB, after 64 MiB of tensor data: no request
+    // reaches into the tensor bytes beyond the first read-ahead block at the head of the file.
+    const tail = remoteModel.size - (0xffff + 22);
+    for (const r of served) {
+      const [a = 0, b = 0] = (/bytes=(\d+)-(\d+)/.exec(r.range ?? '') ?? []).slice(1).map(Number);
+      expect(b < 64 * 1024 || a >= tail, `range ${r.range}`).toBe(true);
+    }
     expect(bytes).toBeLessThan(512 * 1024);
     expect(bytes).toBeLessThan(remoteModel.size / 100);
     expect((json.files as Array<{ file: string }>)[0]?.file).toBe(`${remote.url}/models/big.pt`);
