@@ -73,6 +73,23 @@ describe('installHook', () => {
     expect(await readFile(join(hooks, 'pre-commit'), 'utf8')).toBe('#!/bin/sh\nexit 0\n');
   });
 
+  it('refuses where husky or lefthook manage the hooks (they would overwrite brine), naming the way to go', async () => {
+    repo = await makeRepo();
+    repo.git('config', 'core.hooksPath', '.husky/_');
+    await expect(installHook({ cwd: repo.dir, command: FAKE })).rejects.toMatchObject({
+      code: 'hook-managed',
+      message: expect.stringContaining('husky'),
+    });
+    repo.git('config', '--unset', 'core.hooksPath');
+    const lefthook = '#!/bin/sh\ncall_lefthook run "pre-commit" "$@"\n# lefthook\n';
+    await writeFile(join(repo.dir, '.git', 'hooks', 'pre-commit'), lefthook, { mode: 0o755 });
+    await expect(installHook({ cwd: repo.dir, command: FAKE })).rejects.toMatchObject({
+      code: 'hook-managed',
+      message: expect.stringContaining('brine hook run'),
+    });
+    expect(await readFile(join(repo.dir, '.git', 'hooks', 'pre-commit'), 'utf8')).toBe(lefthook);
+  });
+
   it('fails clearly outside a repository', async () => {
     await expect(installHook({ cwd: '/', command: FAKE })).rejects.toMatchObject({
       code: 'not-a-repository',

@@ -1,5 +1,5 @@
 import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BrineError } from '@brine/core';
 import { repoInfo } from './git.js';
 
@@ -83,6 +83,23 @@ async function isOurs(path: string): Promise<boolean> {
 }
 
 /**
+ * Hook managers that regenerate the hook file: chaining under them would be undone silently.
+ * husky 9 points core.hooksPath at `.husky/_`; lefthook writes a hook that calls `lefthook run`.
+ */
+async function hookManager(hooksDir: string, hookPath: string): Promise<string | undefined> {
+  if (basename(hooksDir) === '_' && basename(dirname(hooksDir)) === '.husky') return 'husky';
+  try {
+    const text = await readFile(hookPath, 'utf8');
+    if (text.includes(HOOK_MARKER)) return undefined;
+    if (/\blefthook\b/.test(text)) return 'lefthook';
+    if (/\bhusky\b/.test(text)) return 'husky';
+  } catch {
+    // no hook yet
+  }
+  return undefined;
+}
+
+/**
  * Writes brine's `pre-commit` hook into the directory git runs hooks from (`core.hooksPath`
  * honoured). An existing foreign hook is never overwritten: it is moved aside and chained, so it
  * still runs (first) and its failure still blocks the commit.
@@ -91,9 +108,17 @@ async function isOurs(path: string): Promise<boolean> {
  */
 export async function installHook(options: InstallOptions): Promise<InstallResult> {
   const repo = await repoInfo(options.cwd);
-  await mkdir(repo.hooksDir, { recursive: true });
   const hookPath = join(repo.hooksDir, 'pre-commit');
   const chainedPath = join(repo.hooksDir, CHAINED_NAME);
+  const manager = await hookManager(repo.hooksDir, hookPath);
+  if (manager) {
+    throw new BrineError(
+      'hook-managed',
+      `${manager} manages this repository's hooks and would overwrite brine's on its next install; add \`npx --no-install brine hook run\` to its pre-commit configuration instead (see the husky and lefthook recipes)`,
+      hookPath,
+    );
+  }
+  await mkdir(repo.hooksDir, { recursive: true });
   let action: InstallResult['action'] = 'created';
   if (await exists(hookPath)) {
     if (await isOurs(hookPath)) action = 'updated';
