@@ -146,6 +146,15 @@ describe('runHook', () => {
     expect(absent.out).toContain('ckpt/model.bin');
   });
 
+  it('still scans an LFS object whose size disagrees with its pointer, and says so', async () => {
+    repo = await makeRepo();
+    const pointer = (await lfsStore(repo, MALICIOUS_P2, true)).replace(/size \d+/, 'size 999');
+    await repo.stage('ckpt/odd.bin', pointer);
+    const r = await hook(repo.dir);
+    expect(r.exitCode).toBe(1);
+    expect(r.out).toContain(`holds ${MALICIOUS_P2.length} bytes where the pointer says 999`);
+  });
+
   it('lets the policy decide about an absent LFS object: a waiver pinned to its oid lets it pass', async () => {
     repo = await makeRepo();
     const content = Uint8Array.from([...CLEAN_P2, 0x0a]);
