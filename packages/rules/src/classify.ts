@@ -90,6 +90,25 @@ for (const [family, text] of Object.entries(DANGEROUS_FAMILIES)) {
 /** Top-level packages that hold at least one wildcard entry: most modules are rejected with one lookup. */
 const WILDCARD_TOPS = new Set([...DANGER_WILDCARD.keys()].map((m) => topOf(m)));
 
+/** Top-level packages of every denylist entry: a module outside them (and not a Python 2 name) matches nothing. */
+const DANGER_TOPS = new Set([...WILDCARD_TOPS, ...[...DANGER_EXACT.keys()].map((m) => topOf(m))]);
+
+function walkedTo(
+  module: string,
+  parts: string[],
+  reached: string,
+  rest: string,
+  d: { family: string; why: string },
+): { family: string; why: string } {
+  return { family: d.family, why: `${module} + ${parts.join('.')} walks to ${reached}.${rest}: ${d.why}` };
+}
+
+/** Could `module` (or its Python 2 spelling) match any denylist entry at all? */
+function mayBeDangerous(module: string): boolean {
+  const top = topOf(module);
+  return DANGER_TOPS.has(top) || PY2.has(top);
+}
+
 /** The wildcard entry covering `module` or one of its parents (CVE-2025-10157), if any. */
 function wildcardFamily(module: string): { family: string; entry: string } | undefined {
   if (!WILDCARD_TOPS.has(topOf(module))) return undefined;
@@ -156,16 +175,22 @@ function dottedDanger(module: string, parts: string[]): { family: string; why: s
       };
     }
   }
+  const moduleMayMatch = mayBeDangerous(module);
   for (let i = 0; i < parts.length - 1; i++) {
     const rest = parts.slice(i + 1).join('.');
-    // Re-exported modules first (pathlib.os is os), the full attribute path of `module` last.
-    const candidates: string[] = [];
-    for (let s = i; s >= 0; s--) candidates.push(parts.slice(s, i + 1).join('.'));
-    candidates.push(`${module}.${parts.slice(0, i + 1).join('.')}`);
-    for (const c of candidates) {
-      const d = dangerOf(c, rest) ?? dangerOf(c, parts[i + 1] as string);
-      if (d)
-        return { family: d.family, why: `${module} + ${parts.join('.')} walks to ${c}.${rest}: ${d.why}` };
+    const next = parts[i + 1] as string;
+    // Re-exported modules first (pathlib.os is os), the full attribute path of `module` last. Most walked
+    // prefixes are attribute names of no listed module: their top is checked before any string is built.
+    for (let s = i; s >= 0; s--) {
+      if (!mayBeDangerous(parts[s] as string)) continue;
+      const c = parts.slice(s, i + 1).join('.');
+      const d = dangerOf(c, rest) ?? dangerOf(c, next);
+      if (d) return walkedTo(module, parts, c, rest, d);
+    }
+    if (moduleMayMatch) {
+      const c = `${module}.${parts.slice(0, i + 1).join('.')}`;
+      const d = dangerOf(c, rest) ?? dangerOf(c, next);
+      if (d) return walkedTo(module, parts, c, rest, d);
     }
   }
   return undefined;
