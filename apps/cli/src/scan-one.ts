@@ -8,6 +8,7 @@ import {
   httpSource,
   openFileSource,
   scan,
+  unscannedFile,
 } from '@brine/core';
 import type { SkippedInput } from '@brine/report';
 import { type EvaluateContext, evaluate, type FileReport, type Policy } from '@brine/rules';
@@ -23,24 +24,6 @@ export interface ScanSettings {
 /** The result for one input: a report, or a note that a discovered file was not a model at all. */
 export type ScanOutcome = { report: FileReport } | { skipped: SkippedInput };
 
-/**
- * A scan that could not start (missing file, refused URL, too large). Going through the rules like
- * any other scan means the verdict (`unscannable`, never clean) is the rules' decision, not ours.
- */
-export function failedScan(file: string, code: string, message: string, size = 0): FileScan {
-  return {
-    file,
-    size,
-    format: 'unknown',
-    formats: [],
-    streams: [],
-    containerFindings: [],
-    problems: [{ code, message, path: [file] }],
-    bytesRead: 0,
-    durationMs: 0,
-  };
-}
-
 /** The report for an input that could not be scanned at all. */
 export function failedReport(
   file: string,
@@ -49,7 +32,7 @@ export function failedReport(
   policy: Policy,
   size = 0,
 ): FileReport {
-  return evaluate(failedScan(file, code, message, size), policy);
+  return evaluate(unscannedFile(file, code, message, size), policy);
 }
 
 function describeError(e: unknown): { code: string; message: string } {
@@ -170,7 +153,7 @@ export async function scanSource(
     fileScan = await scan(renamed(source, name), extra.signal ? { signal: extra.signal } : {});
   } catch (e) {
     const { code, message } = describeError(e);
-    fileScan = failedScan(name, code, message, source.size);
+    fileScan = unscannedFile(name, code, message, source.size);
   }
   if (extra.discovered && isNotAModel(fileScan)) {
     return { skipped: { file: name, size: fileScan.size, reason: 'content is not a format brine scans' } };

@@ -1,4 +1,4 @@
-import { BrineError, type ByteSource, type FileScan } from '@brine/core';
+import { BrineError, type ByteSource, unscannedFile } from '@brine/core';
 import { exitCodeFor, type RunReport, renderReport, terminalSafe } from '@brine/report';
 import { evaluate, type FileReport, type Policy, parsePolicy, RULESET_VERSION, rules } from '@brine/rules';
 import type { KeptBlob } from './blobs.js';
@@ -20,21 +20,6 @@ function renamed(source: ByteSource, name: string): ByteSource {
     },
     read: (offset, length) => source.read(offset, length),
     close: () => source.close(),
-  };
-}
-
-/** A scan that never reached the engine (an absent LFS object, an engine failure). Rules make it unscannable. */
-function problemScan(file: string, size: number, code: string, message: string): FileScan {
-  return {
-    file,
-    size,
-    format: 'unknown',
-    formats: [],
-    streams: [],
-    containerFindings: [],
-    problems: [{ code, message, path: [file] }],
-    bytesRead: 0,
-    durationMs: 0,
   };
 }
 
@@ -61,11 +46,11 @@ async function judgeBlob(
     // The pointer's oid is the SHA-256 of the real content: waivers pin to the model, not the pointer.
     const lfs = await resolveLfsObject(commonDir, pointer);
     if (lfs.state === 'absent') {
-      const scan = problemScan(
+      const scan = unscannedFile(
         path,
-        pointer.size,
         'lfs-object-missing',
         `Git LFS pointer to sha256:${pointer.oid}, but the object is not in ${lfs.path}; the model itself could not be scanned (git lfs fetch, or git add the real file with git-lfs installed)`,
+        pointer.size,
       );
       return {
         report: evaluate(scan, policy, ctx(pointer.oid)),
@@ -115,7 +100,7 @@ async function scanSource(
     // One file's failure must not hide the others' results, and must not read as clean.
     const code = e instanceof BrineError ? e.code : 'scan-failed';
     const message = e instanceof Error ? e.message : String(e);
-    return evaluate(problemScan(path, size, code, message), policy, ctx);
+    return evaluate(unscannedFile(path, code, message, size), policy, ctx);
   } finally {
     await source?.close().catch(() => {});
   }

@@ -22,7 +22,7 @@ export {
   prepareConversion,
 } from './convert/index.js';
 export { DEFAULT_LIMITS, type EngineLimits } from './engine/limits.js';
-export { ENGINE_VERSION, type ScanOptions, scan } from './engine/scan.js';
+export { ENGINE_VERSION, type ScanOptions, scan, unscannedFile } from './engine/scan.js';
 export { type ScanStreamOptions, scanStream } from './engine/scan-stream.js';
 export type {
   ContainerFinding,

@@ -30,18 +30,11 @@ export interface ScanOptions {
 const HEAD = 512;
 const ZIP_FAMILY: ReadonlySet<FormatId> = new Set(['zip', 'pytorch-zip', 'torchscript', 'npz']);
 
-/**
- * Scans one input: detects its format by content, walks every container, scans every pickle a
- * loader would unpickle, and records every structural finding and every part it could not read.
- * It never throws for bad content; only a failing source (I/O) can end it early, and even then
- * the result so far is returned with a problem.
- */
-export async function scan(source: ByteSource, options: ScanOptions = {}): Promise<FileScan> {
-  const started = performance.now();
-  const limits: EngineLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const out: FileScan = {
-    file: source.name,
-    size: source.size,
+/** A `FileScan` with nothing found yet, stamped with the engine and reader versions. */
+function emptyFileScan(file: string, size: number): FileScan {
+  return {
+    file,
+    size,
     format: 'unknown',
     formats: [],
     streams: [],
@@ -52,6 +45,29 @@ export async function scan(source: ByteSource, options: ScanOptions = {}): Promi
     engineVersion: ENGINE_VERSION,
     readerVersions: readerVersions(),
   };
+}
+
+/**
+ * The scan of an input the engine never got to read (missing file, refused URL, too large, absent LFS
+ * object). Frontends pass it through the rules like any other scan, so its verdict (`unscannable`,
+ * never clean) is the rules' decision.
+ */
+export function unscannedFile(file: string, code: string, message: string, size = 0): FileScan {
+  const out = emptyFileScan(file, size);
+  out.problems.push({ code, message, path: [file] });
+  return out;
+}
+
+/**
+ * Scans one input: detects its format by content, walks every container, scans every pickle a
+ * loader would unpickle, and records every structural finding and every part it could not read.
+ * It never throws for bad content; only a failing source (I/O) can end it early, and even then
+ * the result so far is returned with a problem.
+ */
+export async function scan(source: ByteSource, options: ScanOptions = {}): Promise<FileScan> {
+  const started = performance.now();
+  const limits: EngineLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const out = emptyFileScan(source.name, source.size);
   const walk = new Walk(out, limits, options.signal);
   const path: InnerPath = [source.name];
   try {
@@ -106,19 +122,7 @@ export interface ScanForwardOptions extends ScanOptions {
 export async function scanForward(reader: ForwardReader, options: ScanForwardOptions): Promise<FileScan> {
   const started = performance.now();
   const limits: EngineLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const out: FileScan = {
-    file: options.name,
-    size: options.size ?? 0,
-    format: 'unknown',
-    formats: [],
-    streams: [],
-    containerFindings: [],
-    problems: [],
-    bytesRead: 0,
-    durationMs: 0,
-    engineVersion: ENGINE_VERSION,
-    readerVersions: readerVersions(),
-  };
+  const out = emptyFileScan(options.name, options.size ?? 0);
   const walk = new Walk(out, limits, options.signal, options.streamReaders);
   const path: InnerPath = [options.name];
   try {
