@@ -8,9 +8,11 @@ import type {
   ReaderContext,
 } from '../container/types.js';
 import { findEocdCandidates } from '../container/zip.js';
+import type { ScanResult } from '../pickle/events.js';
 import { bufferSource } from '../source/buffer.js';
 import { type ForwardReader, readAll, sourceReader } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
+import { embeddedPickleLiterals } from './embedded.js';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.js';
 import { expectedFormats, extensionOf } from './names.js';
 import { looksLikePickle, runPickle } from './pickle-driver.js';
@@ -364,7 +366,34 @@ class Walk {
         });
       }
     }
+    await this.scanEmbedded(reader, start, path, run.result);
     return { scan: stream, consumed: run.consumed };
+  }
+
+  /**
+   * Pickles carried as bytes/text literals and handed to a call (`pickle.loads(b"...")`) are unpickled
+   * when the outer one is: each is scanned as a stream of its own, at path `‹nested@offset›`.
+   */
+  async scanEmbedded(reader: ForwardReader, start: number, path: InnerPath, result: ScanResult) {
+    for (const lit of embeddedPickleLiterals(result)) {
+      const entry = `‹nested@${lit.offset}›`;
+      const at = start + lit.offset;
+      const again = reader.restart?.();
+      if (lit.length > this.limits.maxBufferedBytes || !again || (await again.skip(at)) !== at) {
+        this.note(path, {
+          kind: 'problem',
+          code: 'nested-pickle-unscanned',
+          entry,
+          offset: lit.offset,
+          message: `a ${lit.length}-byte literal that starts like a pickle could not be re-read to scan it`,
+        });
+        continue;
+      }
+      const bytes = await again.read(lit.length);
+      await this.visitSource(bufferSource(entry, bytes), [...path, entry], path.length, {
+        role: 'pickle embedded in a literal',
+      });
+    }
   }
 
   /**
