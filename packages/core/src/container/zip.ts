@@ -72,8 +72,12 @@ export async function findEocdCandidates(
   const tailStart = Math.max(0, source.size - EOCD_SEARCH);
   const tail = await source.read(tailStart, source.size - tailStart);
   const at: number[] = [];
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail[i] === 0x50 && u32(tail, i) === SIG_EOCD) at.push(tailStart + i);
+  // Native lastIndexOf finds each 'P' (the signature's first byte); a bulk scan of small pickles
+  // spends most of this search on bytes that are not one.
+  let i = tail.length >= 22 ? tail.lastIndexOf(0x50, tail.length - 22) : -1;
+  while (i >= 0) {
+    if (u32(tail, i) === SIG_EOCD) at.push(tailStart + i);
+    i = i > 0 ? tail.lastIndexOf(0x50, i - 1) : -1;
   }
   return { tailStart, tail, at };
 }
