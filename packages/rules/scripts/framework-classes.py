@@ -17,25 +17,8 @@ import warnings
 warnings.simplefilter("ignore")
 
 
-def nn_module_classes():
-    import torch.nn
-    import torch.nn.modules as mods
-
-    pairs = set()
-    for info in pkgutil.iter_modules(mods.__path__):
-        name = f"torch.nn.modules.{info.name}"
-        try:
-            m = importlib.import_module(name)
-        except Exception:
-            continue
-        for attr, obj in vars(m).items():
-            if inspect.isclass(obj) and obj.__module__ == name and issubclass(obj, torch.nn.Module):
-                pairs.add((name, attr))
-    return pairs
-
-
 def torch_module_classes_everywhere():
-    """nn.Module subclasses anywhere under torch.nn and torch.ao.nn (quantized, parallel, utils hooks'
+    """nn.Module subclasses anywhere under torch.nn (torch.nn.modules included) and torch.ao.nn (quantized, parallel, utils hooks'
     modules), plus torch.distributions classes. Whole-model saves name them; constructing one runs no
     I/O. DistributedDataParallel and friends are left out: their constructor talks to a process group."""
     import torch
@@ -185,7 +168,6 @@ def numpy_dtype_classes():
 
 def main():
     groups = {
-        "torchNnModules": nn_module_classes(),
         "torchOptimizers": torch_optimizers(),
         "torchModulesEverywhere": torch_module_classes_everywhere(),
         "sklearnEstimators": sklearn_estimators(),

@@ -3,7 +3,6 @@ import {
   sklearnEstimators,
   sklearnPickledGlobals,
   torchModulesEverywhere,
-  torchNnModules,
   torchOptimizers,
 } from './framework-classes.js';
 
@@ -170,7 +169,6 @@ export const KNOWN_TEXT = `
 
 /** Known-tier pairs introspected from the installed libraries (see scripts/framework-classes.py). */
 export const KNOWN_GENERATED: ReadonlyArray<Record<string, readonly string[]>> = [
-  torchNnModules,
   torchModulesEverywhere,
   torchOptimizers,
   sklearnEstimators,
