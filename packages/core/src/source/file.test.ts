@@ -58,3 +58,16 @@ describe('bufferSource', () => {
     expect(src.bytesRead).toBe(3);
   });
 });
+
+describe('openFileSource bytesRead', () => {
+  it('counts a region read twice once', async () => {
+    const path = join(dir, 'reread.bin');
+    await writeFile(path, new Uint8Array(100_000));
+    const src = await openFileSource(path);
+    await src.read(0, 100_000);
+    await src.read(60_000, 40_000);
+    await src.read(10, 20);
+    expect(src.bytesRead).toBe(100_000);
+    await src.close();
+  });
+});

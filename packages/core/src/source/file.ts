@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { BrineError } from '../engine/types.js';
 import { BlockCache } from './block-cache.js';
-import { clampOffset } from './buffer.js';
+import { clampOffset, ReadCoverage } from './buffer.js';
 import type { ByteSource } from './types.js';
 
 /**
@@ -27,7 +27,7 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     await handle.close().catch(() => {});
     throw e instanceof BrineError ? e : fileError(e, path);
   }
-  let bytesRead = 0;
+  const seen = new ReadCoverage();
   let closed = false;
   const fetch = async (start: number, want: number): Promise<Uint8Array> => {
     const out = new Uint8Array(want);
@@ -47,7 +47,7 @@ export async function openFileSource(path: string): Promise<ByteSource> {
       if (n === 0) break; // the file shrank while we read it
       got += n;
     }
-    bytesRead += got;
+    seen.add(start, start + got);
     return got === want ? out : out.subarray(0, got);
   };
   const cache = new BlockCache(fetch, size);
@@ -55,7 +55,7 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     name: path,
     size,
     get bytesRead() {
-      return bytesRead;
+      return seen.total;
     },
     async read(offset: number, length: number): Promise<Uint8Array> {
       if (closed) throw new BrineError('closed', 'read after close', path, offset);

@@ -12,7 +12,10 @@ export interface ByteSource {
    * Implementations never read more than asked for (plus a bounded read-ahead).
    */
   read(offset: number, length: number): Promise<Uint8Array>;
-  /** Bytes actually fetched from the underlying medium so far (for "bytes scanned vs. file bytes"). */
+  /**
+   * Bytes fetched so far (for "bytes scanned vs. file bytes"). Local sources count distinct bytes (a
+   * region read twice counts once, so it never exceeds `size`); remote ones count bytes transferred.
+   */
   readonly bytesRead: number;
   close(): Promise<void>;
 }
