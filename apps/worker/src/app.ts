@@ -59,6 +59,7 @@ export const ROUTES = [
   ['GET', '/v1/rules'],
   ['POST', '/v1/scan'],
   ['POST', '/v1/scan-url'],
+  ['POST', '/v1/convert'],
 ] as const;
 
 const VERDICT_ORDER: Verdict[] = ['clean', 'suspicious', 'unscannable', 'dangerous'];
@@ -231,6 +232,67 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
     if (received > limits.maxUploadBytes) throw tooLarge();
     if (received === 0) throw new ApiError('empty-body', 'the request body is empty: send the model file');
     return respond(c, e, [fileScan], policyName, format, true);
+  });
+
+  app.post('/v1/convert', async (c) => {
+    const e = await getEngine();
+    const filename = sanitiseName(c.req.query('filename')) ?? 'upload.pt';
+    const declared = c.req.header('content-length');
+    const size = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+    const tooLarge = () =>
+      new ApiError(
+        'too-large',
+        `conversion takes checkpoints up to ${limits.maxConvertBytes} bytes (held in memory)`,
+      );
+    if (size !== undefined && size > limits.maxConvertBytes) throw tooLarge();
+    const raw = deps.rawBody?.(c);
+    const body = raw ?? (c.req.raw.body ? webBody(c.req.raw.body) : undefined);
+    if (!body || size === 0)
+      throw new ApiError('empty-body', 'the request body is empty: send the checkpoint');
+    const outcome = await withBudget(limits.timeBudgetMs, async (signal) => {
+      const parts: Uint8Array[] = [];
+      let received = 0;
+      for await (const chunk of countedChunks(body, signal, limits.maxConvertBytes, tooLarge, (n) => {
+        received += n;
+      }))
+        parts.push(chunk);
+      c.set('bytes', received);
+      if (received === 0) throw new ApiError('empty-body', 'the request body is empty: send the checkpoint');
+      const bytes = new Uint8Array(received);
+      let at = 0;
+      for (const p of parts) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+      return e.convert(bytes, filename, signal);
+    });
+    if (!outcome.ok) {
+      const report = outcome.report
+        ? JSON.parse(e.render('json', [outcome.report], 'weights-only'))
+        : undefined;
+      throw new ApiError('convert-refused', outcome.message, { reason: outcome.code }, report);
+    }
+    const chunks = outcome.chunks;
+    const out = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
+    });
+    const stem = filename.replace(/\.[^.]*$/, '') || 'model';
+    return new Response(out, {
+      status: 200,
+      headers: {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(outcome.plan.totalBytes),
+        'Content-Disposition': `attachment; filename="${stem}.safetensors"`,
+        'X-Brine-Source-Sha256': outcome.sourceSha256,
+      },
+    });
   });
 
   app.post('/v1/scan-url', async (c) => {

@@ -12,6 +12,7 @@ const LIMIT_VARS: Record<string, keyof Limits> = {
   BRINE_MAX_REMOTE_BYTES: 'maxRemoteBytes',
   BRINE_MAX_REDIRECTS: 'maxRedirects',
   BRINE_MAX_REMOTE_FILES: 'maxRemoteFiles',
+  BRINE_MAX_CONVERT_BYTES: 'maxConvertBytes',
 };
 
 const list = (v: string | undefined) =>

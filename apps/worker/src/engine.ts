@@ -1,4 +1,14 @@
-import { type FileScan, httpSource, loadScannerModule, scan, scanStream } from '@brine/core';
+import {
+  bufferSource,
+  ConvertError,
+  type ConvertStream,
+  convertToSafetensorsStream,
+  type FileScan,
+  httpSource,
+  loadScannerModule,
+  scan,
+  scanStream,
+} from '@brine/core';
 import { renderReport, writers } from '@brine/report';
 import {
   builtinPolicies,
@@ -40,6 +50,21 @@ export interface Engine {
     skipped?: Array<{ file: string; size: number; reason: string }>,
   ): string;
   mediaType(format: ReportFormat): string;
+  /**
+   * Converts a checkpoint held in memory to safetensors, after the same gate as `brine convert`: the scan
+   * must pass the weights-only policy, then the restricted interpreter must accept every opcode.
+   */
+  convert(bytes: Uint8Array<ArrayBuffer>, name: string, signal: AbortSignal): Promise<ConvertOutcome>;
+}
+
+/** A conversion ready to stream, or the refusal with the gate's report when the scan refused it. */
+export type ConvertOutcome =
+  | ({ ok: true } & ConvertStream)
+  | { ok: false; code: string; message: string; report?: FileReport };
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Loads the scanner (from a precompiled module on Workers) and binds the packages together. */
@@ -86,5 +111,23 @@ export async function createEngine(wasm?: WebAssembly.Module): Promise<Engine> {
       );
     },
     mediaType: (format) => writers[format].mediaType,
+    async convert(bytes, name, signal) {
+      let report: FileReport | undefined;
+      try {
+        const stream = await convertToSafetensorsStream(bufferSource(name, bytes), {
+          brineVersion: WORKER_VERSION,
+          sourceSha256: await sha256Hex(bytes),
+          gate: async (source) => {
+            report = evaluate(await scan(source, { signal }), builtinPolicies['weights-only']);
+            const ok = !report.fails && report.verdict === 'clean';
+            return { ok, reasons: ok ? [] : [`verdict ${report.verdict}`, ...report.reasons], report };
+          },
+        });
+        return { ok: true, ...stream };
+      } catch (e) {
+        if (!(e instanceof ConvertError)) throw e;
+        return { ok: false, code: e.code, message: e.message, ...(report ? { report } : {}) };
+      }
+    },
   };
 }

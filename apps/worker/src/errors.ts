@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   'unsupported-media-type': 415,
   'not-a-model': 415,
   unscannable: 422,
+  'convert-refused': 422,
   'too-many-requests': 429,
   internal: 500,
   'upstream-error': 502,

@@ -19,6 +19,11 @@ export interface Limits {
   maxRemoteFiles: number;
   /** Largest JSON request body (for `scan-url`). */
   maxJsonBytes: number;
+  /**
+   * Largest checkpoint `POST /v1/convert` takes: conversion needs random access (the zip directory is at
+   * the end, storages are read in key order), so the upload is held in memory.
+   */
+  maxConvertBytes: number;
 }
 
 /** Defaults sized for a Workers isolate (128 MB) and for a 10 GiB checkpoint uploaded at LAN speed. */
@@ -31,6 +36,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxRedirects: 5,
   maxRemoteFiles: 64,
   maxJsonBytes: 16 * 1024,
+  maxConvertBytes: 64 * 1024 ** 2,
 };
 
 /** Fills unset limits with the defaults and rejects nonsense (zero, negative, NaN). */

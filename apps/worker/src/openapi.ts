@@ -173,6 +173,46 @@ export function openApiDocument(info: { version: string; policies: string[] }): 
           },
         },
       },
+      '/v1/convert': {
+        post: {
+          operationId: 'convert',
+          summary: 'Convert a PyTorch checkpoint to safetensors without unpickling it',
+          description:
+            'The checkpoint is the raw request body (held in memory, up to the conversion limit). It must ' +
+            'pass the weights-only policy, then a restricted interpreter of the data-only subset of pickle ' +
+            'rebuilds the tensors; the safetensors file is streamed back. Anything else is refused.',
+          parameters: [
+            {
+              name: 'filename',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description: 'Name of the checkpoint, used in reports and for the output file name.',
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          },
+          responses: {
+            '200': {
+              description: 'The safetensors file; `X-Brine-Source-Sha256` is the SHA-256 of the input.',
+              headers: { 'X-Brine-Source-Sha256': { schema: { type: 'string' } } },
+              content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+            },
+            '400': errorResponse(400, 'Empty body or bad query'),
+            '413': errorResponse(413, 'Checkpoint over the conversion limit'),
+            '422': errorResponse(
+              422,
+              'Refused: the scan or the restricted interpreter found something that is not plain data; `report` holds the findings',
+            ),
+            '504': errorResponse(504, 'The per-request time budget ran out'),
+            '401': commonErrors['401'],
+            '429': commonErrors['429'],
+            '500': commonErrors['500'],
+          },
+        },
+      },
     },
     components: {
       securitySchemes: {
