@@ -19,7 +19,7 @@ beforeAll(async () => {
   app = createApp({ wasm: await compileScanner(), limits: { maxConvertBytes: 1024 * 1024 } });
 });
 
-const post = (body: Uint8Array, query = '') =>
+const post = (body: Uint8Array<ArrayBuffer>, query = '') =>
   app.request(`/v1/convert${query}`, {
     method: 'POST',
     body,
