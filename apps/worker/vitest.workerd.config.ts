@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
@@ -23,7 +23,15 @@ export default defineConfig({
       main: './src/worker.ts',
       wrangler: { configPath: './wrangler.jsonc' },
       miniflare: {
-        bindings: { BRINE_TOKEN: 'workerd-test-token', BRINE_MAX_UPLOAD_BYTES: '1048576', BRINE_LOG: 'off' },
+        bindings: {
+          BRINE_TOKEN: 'workerd-test-token',
+          BRINE_MAX_UPLOAD_BYTES: '1048576',
+          BRINE_LOG: 'off',
+          // workerd has no file system: the conversion test gets its torch-written fixture and the
+          // generator's per-tensor records through bindings.
+          TEST_CONVERT_PT_B64: readFileSync(here('../../fixtures/convert/legacy.pt')).toString('base64'),
+          TEST_CONVERT_EXPECTED: readFileSync(here('../../fixtures/convert/legacy.expected.json'), 'utf8'),
+        },
       },
     }),
   ],
