@@ -48,6 +48,22 @@ describe('pickles embedded in literals', () => {
     expect(limited.problems.length).toBeGreaterThan(0);
   });
 
+  it('ignore data that merely starts with a PROTO byte (array bytes), even where it cannot be re-read', async () => {
+    const data = Uint8Array.from({ length: 96 }, (_, i) => (i === 0 ? 0x80 : i === 1 ? 2 : (i * 37) & 0xff));
+    const outerData = callWith('numpy.core.multiarray', '_reconstruct', bytesLiteral(data));
+    for (const [name, bytes] of [
+      ['array.pkl', outerData],
+      ['array.pkl.gz', gzipSync(outerData)],
+    ] as const) {
+      const r = await scan(bufferSource(name, bytes));
+      expect(r.streams, name).toHaveLength(1);
+      expect(
+        r.problems.map((p) => p.code),
+        name,
+      ).not.toContain('nested-pickle-unscanned');
+    }
+  });
+
   it('leave plain bytes alone', async () => {
     const r = await scan(
       bufferSource('plain.pkl', callWith('builtins', 'bytearray', bytesLiteral(ascii('hello')))),

@@ -5,6 +5,8 @@ export interface EmbeddedLiteral {
   /** Offset of the payload in the scanned stream. */
   offset: number;
   length: number;
+  /** The first bytes the scanner kept as evidence (up to 64 for bytes literals). */
+  head: Uint8Array;
 }
 
 // A binary pickle starts with PROTO 0-5; a protocol 0/1 one usually with a GLOBAL (`cmodule\nname\n`),
@@ -16,12 +18,14 @@ function looksLikePickleHead(head: string): boolean {
   return TEXT_PICKLE_HEAD.test(head);
 }
 
-function hexToLatin1(hex: string): string {
-  let out = '';
-  for (let i = 0; i + 1 < hex.length; i += 2)
-    out += String.fromCharCode(Number.parseInt(hex.slice(i, i + 2), 16));
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
+
+const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
+const latin1Bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 
 /**
  * The literals handed to calls (arguments, keyword arguments, BUILD state) that hold a pickle of their
@@ -33,13 +37,15 @@ export function embeddedPickleLiterals(result: ScanResult, max = 64): EmbeddedLi
   const visit = (v: EvidenceValue | undefined, depth: number) => {
     if (!v || depth > 4 || found.size >= max) return;
     switch (v.kind) {
-      case 'bytes':
-        if (v.length >= 2 && looksLikePickleHead(hexToLatin1(v.preview.slice(0, 128))))
-          found.set(v.offset, { offset: v.offset, length: v.length });
+      case 'bytes': {
+        const head = hexToBytes(v.preview);
+        if (v.length >= 2 && looksLikePickleHead(latin1(head)))
+          found.set(v.offset, { offset: v.offset, length: v.length, head });
         return;
+      }
       case 'str':
         if (v.length >= 2 && looksLikePickleHead(v.value))
-          found.set(v.offset, { offset: v.offset, length: v.length });
+          found.set(v.offset, { offset: v.offset, length: v.length, head: latin1Bytes(v.value) });
         return;
       case 'tuple':
       case 'list':

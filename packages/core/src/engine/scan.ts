@@ -376,6 +376,8 @@ class Walk {
    */
   async scanEmbedded(reader: ForwardReader, start: number, path: InnerPath, result: ScanResult) {
     for (const lit of embeddedPickleLiterals(result)) {
+      // Array data can start with a PROTO byte too: only what a trial scan reads as a pickle counts.
+      if (!(await looksLikePickle(lit.head))) continue;
       const entry = `‹nested@${lit.offset}›`;
       const at = start + lit.offset;
       const again = reader.restart?.();
@@ -390,6 +392,7 @@ class Walk {
         continue;
       }
       const bytes = await again.read(lit.length);
+      if (!(await looksLikePickle(bytes.subarray(0, 4096)))) continue;
       await this.visitSource(bufferSource(entry, bytes), [...path, entry], path.length, {
         role: 'pickle embedded in a literal',
       });
