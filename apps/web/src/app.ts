@@ -2,12 +2,12 @@
  * The page: takes files from the picker or a drop, hands each `File` handle to the scan worker,
  * and shows the reports. Nothing here sends bytes anywhere; downloads are made from a Blob in the tab.
  */
-import { type RunReport, renderReport as renderRun } from '@brine/report';
+import { formatBytes, type RunReport, renderReport as renderRun } from '@brine/report';
 import type { FileReport, Verdict } from '@brine/rules';
 import { getRule, RULESET_VERSION, rules } from '@brine/rules';
 import { h, required } from './dom.js';
 import type { PolicyName, ScanRequest, WorkerMessage } from './protocol.js';
-import { formatBytes, renderPending, renderReport } from './view.js';
+import { renderPending, renderReport } from './view.js';
 
 declare const BRINE_VERSION: string;
 

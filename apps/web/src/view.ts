@@ -1,10 +1,9 @@
+import { formatBytes, PATH_SEPARATOR } from '@brine/report';
 import type { ClassifiedImport, FileReport, Finding, ImportTier, RuleDoc, Verdict } from '@brine/rules';
 import { type Child, h } from './dom.js';
 
 /** How the page finds the documentation of a rule (`getRule` from `@brine/rules`). */
 export type RuleLookup = (id: string) => RuleDoc | undefined;
-
-const SEPARATOR = ' › ';
 
 /** Verdicts in plain words: a headline and one sentence of what it means for the person. */
 export const VERDICT_WORDS: Record<Verdict, { headline: string; meaning: string }> = {
@@ -47,26 +46,13 @@ const TIER_WORDS: Record<ImportTier, { title: string; meaning: string }> = {
 
 const TIER_ORDER: ImportTier[] = ['dangerous', 'unknown', 'known', 'safe'];
 
-/** `1536` → `1.5 KiB`. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i += 1;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
-
 /**
  * Where something is: the path inside nested containers and the byte offset in the innermost
  * stream, plus the offset in the file itself when the stream is stored there as-is (a hex editor
  * or `dd` can then go straight to it).
  */
 function where(path: readonly string[], offset: number | undefined, fileOffset?: number): Child[] {
-  const parts: Child[] = [h('span', { class: 'path' }, path.join(SEPARATOR) || '(whole file)')];
+  const parts: Child[] = [h('span', { class: 'path' }, path.join(PATH_SEPARATOR) || '(whole file)')];
   if (offset !== undefined) parts.push(', byte offset ', h('span', { class: 'offset' }, String(offset)));
   if (fileOffset !== undefined && path.length > 1) {
     parts.push(' (byte ', h('span', { class: 'file-offset' }, String(fileOffset)), ' of the file)');
@@ -145,7 +131,7 @@ function groupImports(imports: ClassifiedImport[]): Map<ImportTier, ImportRow[]>
   const byTier = new Map<ImportTier, Map<string, ImportRow>>();
   for (const imp of imports) {
     const symbol = `${imp.module}.${imp.name}`;
-    const path = imp.path.join(SEPARATOR);
+    const path = imp.path.join(PATH_SEPARATOR);
     const key = `${symbol}\u0000${path}`;
     let rows = byTier.get(imp.tier);
     if (!rows) {
