@@ -1,5 +1,6 @@
 import { expectedFormats, extensionOf } from '../engine/names.js';
 import type { FormatId } from '../engine/types.js';
+import type { ScanResult } from '../pickle/events.js';
 import { type ForwardReader, sliceSource } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
 import { crc32 } from './crc32.js';
@@ -165,18 +166,7 @@ async function scanEntries(
         ...(storedOffset === undefined ? {} : { fileOffset: storedOffset }),
       });
       if (isDataPkl && prefix !== undefined) {
-        for (const p of scan.result.persistentIds) {
-          const items = p.pid.kind === 'tuple' ? p.pid.items : [];
-          const key = items[2];
-          if (
-            items[0]?.kind === 'str' &&
-            items[0].value === 'storage' &&
-            key?.kind === 'str' &&
-            !key.truncated
-          ) {
-            storages.add(`${prefix}/data/${key.value}`);
-          }
-        }
+        for (const key of storageKeys(scan.result)) storages.add(`${prefix}/data/${key}`);
       }
       await checkCrc(source, opened, en, ctx);
       continue;
@@ -277,4 +267,19 @@ async function checkCrc(
       evidence: { declared: en.crc32.toString(16), actual: crc.toString(16) },
     });
   }
+}
+
+/**
+ * The storage keys `data.pkl` names through torch's persistent ids (`('storage', <class>, key, location,
+ * numel)`): the `data/<key>` entries hold raw tensor bytes, never pickles, so readers skip them.
+ */
+export function storageKeys(result: ScanResult): string[] {
+  const keys: string[] = [];
+  for (const p of result.persistentIds) {
+    const items = p.pid.kind === 'tuple' ? p.pid.items : [];
+    const [tag, , key] = items;
+    if (tag?.kind === 'str' && tag.value === 'storage' && key?.kind === 'str' && !key.truncated)
+      keys.push(key.value);
+  }
+  return keys;
 }

@@ -3,6 +3,7 @@ import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
 import { Bzip2Decoder, decode } from './compressed.js';
 import { crc32 } from './crc32.js';
+import { storageKeys } from './pytorch.js';
 import { detectFormat } from './registry.js';
 import { analyzeTorchScript } from './torchscript.js';
 import type { Note, ReaderContext } from './types.js';
@@ -417,18 +418,7 @@ async function handleContent(
       ...(fileOffset === undefined ? {} : { fileOffset }),
     });
     if (prefix !== undefined && name === `${prefix}/data.pkl`) {
-      for (const p of scan.result.persistentIds) {
-        const items = p.pid.kind === 'tuple' ? p.pid.items : [];
-        const key = items[2];
-        if (
-          items[0]?.kind === 'str' &&
-          items[0].value === 'storage' &&
-          key?.kind === 'str' &&
-          !key.truncated
-        ) {
-          archive.storages.add(`${prefix}/data/${key.value}`);
-        }
-      }
+      for (const key of storageKeys(scan.result)) archive.storages.add(`${prefix}/data/${key}`);
     }
   } else if (prefix !== undefined && name.startsWith(`${prefix}/code/`) && !name.endsWith('.pkl')) {
     // TorchScript source that torch.jit.load compiles and runs (pickles under code/, the
