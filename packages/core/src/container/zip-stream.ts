@@ -1,4 +1,3 @@
-import { Inflate } from 'fflate';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
 import { Bzip2Decoder, decode } from './compressed.js';
@@ -7,7 +6,7 @@ import { storageKeys } from './pytorch.js';
 import { detectFormat } from './registry.js';
 import { analyzeTorchScript } from './torchscript.js';
 import type { Note, ReaderContext } from './types.js';
-import { zipLzmaDecoder } from './zip.js';
+import { inflateChunks, zipLzmaDecoder } from './zip.js';
 
 /**
  * Reads a zip archive front to back, as it arrives over the network, when there is no random access
@@ -631,34 +630,14 @@ function descriptorReader(
 
 /** Inflates a compressed entry lazily; every inflated byte is charged to the scan's budget. */
 function inflateReader(compressed: ForwardReader, ctx: ReaderContext, name: string): ForwardReader {
-  async function* inflate(): AsyncGenerator<Uint8Array> {
-    const out: Uint8Array[] = [];
-    let ended = false;
-    const inf = new Inflate((d, final) => {
-      out.push(d);
-      if (final) ended = true;
-    });
-    while (!ended) {
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (;;) {
       const c = await compressed.read(16 * 1024);
-      const last = c.length === 0;
-      try {
-        inf.push(c, last);
-      } catch (e) {
-        throw new BrineError(
-          'inflate-error',
-          `bad deflate data: ${e instanceof Error ? e.message : e}`,
-          name,
-        );
-      }
-      while (out.length) {
-        const d = out.shift() as Uint8Array;
-        ctx.budget.chargeInflated(d.length, name);
-        yield d;
-      }
-      if (last) break;
+      if (c.length === 0) return;
+      yield c;
     }
   }
-  return chunkReader(name, inflate());
+  return chunkReader(name, inflateChunks(chunks(), name, ctx.budget));
 }
 
 /**

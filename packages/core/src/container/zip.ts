@@ -564,37 +564,59 @@ export function openZipEntry(
   }
   if (en.method !== 8)
     throw new BrineError('zip-unsupported-method', `compression method ${en.method}`, name);
-  async function* inflate(): AsyncGenerator<Uint8Array> {
-    const out: Uint8Array[] = [];
-    let ended = false;
-    const inf = new Inflate((d, final) => {
-      out.push(d);
-      if (final) ended = true;
-    });
-    let pos = 0;
-    while (!ended) {
-      const n = Math.min(16 * 1024, csize - pos);
-      const c = n > 0 ? await source.read(start + pos, n) : new Uint8Array(0);
+  async function* compressed(): AsyncGenerator<Uint8Array> {
+    for (let pos = 0; pos < csize; ) {
+      const c = await source.read(start + pos, Math.min(16 * 1024, csize - pos));
+      if (c.length === 0) return; // the file ended early: inflate reports the cut
       pos += c.length;
-      try {
-        inf.push(c, pos >= csize);
-      } catch (e) {
-        throw new BrineError(
-          'inflate-error',
-          `bad deflate data: ${e instanceof Error ? e.message : e}`,
-          name,
-        );
-      }
-      while (out.length) {
-        const d = out.shift() as Uint8Array;
-        budget.chargeInflated(d.length, name);
-        crc = crc32(crc, d);
-        yield d;
-      }
-      if (pos >= csize) break;
+      yield c;
+    }
+  }
+  async function* inflate(): AsyncGenerator<Uint8Array> {
+    for await (const d of inflateChunks(compressed(), name, budget)) {
+      crc = crc32(crc, d);
+      yield d;
     }
   }
   const reader = chunkReader(name, inflate());
   reader.restart = () => openZipEntry(source, en, budget, name).reader;
   return { reader, crc: () => crc, stored: false };
+}
+
+/**
+ * Inflates raw deflate data chunk by chunk, charging every inflated byte to the scan's budget (bombs)
+ * and stopping at the deflate stream's final block. Truncated or corrupt data is an `inflate-error`.
+ */
+export async function* inflateChunks(
+  input: AsyncIterable<Uint8Array>,
+  name: string,
+  budget: Budget,
+): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let ended = false;
+  const inf = new Inflate((d, final) => {
+    out.push(d);
+    if (final) ended = true;
+  });
+  const push = (c: Uint8Array, last: boolean) => {
+    try {
+      inf.push(c, last);
+    } catch (e) {
+      throw new BrineError('inflate-error', `bad deflate data: ${e instanceof Error ? e.message : e}`, name);
+    }
+  };
+  function* drain(): Generator<Uint8Array> {
+    while (out.length) {
+      const d = out.shift() as Uint8Array;
+      budget.chargeInflated(d.length, name);
+      yield d;
+    }
+  }
+  for await (const c of input) {
+    push(c, false);
+    yield* drain();
+    if (ended) return;
+  }
+  push(new Uint8Array(0), true);
+  yield* drain();
 }
