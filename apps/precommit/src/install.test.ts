@@ -98,14 +98,38 @@ describe('installHook', () => {
 });
 
 describe('defaultHookCommand', () => {
-  it('prefers the project brine, then PATH, then the installing brine, passing hook arguments on', () => {
+  it('runs only the installing brine, by absolute paths, passing hook arguments on', () => {
     const cmd = defaultHookCommand('/opt/node bin/node', "/x/it's/bin.js");
-    const lines = cmd.split('\n');
-    expect(lines[0]).toContain('./node_modules/.bin/brine hook run');
-    expect(lines[1]).toContain('exec brine hook run');
-    expect(lines[2]).toBe(`exec '/opt/node bin/node' '/x/it'\\''s/bin.js' hook run "$@"`);
+    expect(cmd).not.toContain('node_modules');
+    expect(cmd).not.toMatch(/command -v|exec brine/);
+    expect(cmd.split('\n').at(-1)).toBe(`exec '/opt/node bin/node' '/x/it'\\''s/bin.js' hook run "$@"`);
     // The quoting survives a real shell.
     const r = spawnSync('sh', ['-c', `set -- '/x/it'\\''s/bin.js'; printf %s "$1"`], { encoding: 'utf8' });
     expect(r.stdout).toBe("/x/it's/bin.js");
+  });
+
+  it('blocks with a message when the pinned brine is gone, instead of finding another', () => {
+    const cmd = defaultHookCommand(process.execPath, '/nonexistent/brine/bin.js');
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('/nonexistent/brine/bin.js is gone');
+  });
+
+  it('refuses to pin without an absolute script path', () => {
+    expect(() => defaultHookCommand('/usr/bin/node', '')).toThrow(/which brine/);
+    expect(() => defaultHookCommand('/usr/bin/node', 'bin.js')).toThrow(/which brine/);
+  });
+});
+
+describe('installHook with executables', () => {
+  it('refuses to pin a brine committed in the repository itself, and accepts one outside it', async () => {
+    repo = await makeRepo();
+    await repo.stage('tools/brine.js', 'console.log(1)\n');
+    expect(repo.git('commit', '-q', '-m', 'tool').code).toBe(0);
+    await expect(
+      installHook({ cwd: repo.dir, command: FAKE, executables: [join(repo.dir, 'tools', 'brine.js')] }),
+    ).rejects.toMatchObject({ code: 'hook-untrusted', message: expect.stringContaining('tools/brine.js') });
+    const r = await installHook({ cwd: repo.dir, command: FAKE, executables: [process.execPath] });
+    expect(r.action).toBe('created');
   });
 });

@@ -1,7 +1,7 @@
-import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { BrineError } from '@brine/core';
-import { repoInfo } from './git.js';
+import { repoInfo, runGit } from './git.js';
 
 /** Marks a hook file as written by brine, so re-installing updates it instead of chaining it to itself. */
 export const HOOK_MARKER = '# brine-hook: installed by `brine hook install`';
@@ -25,6 +25,11 @@ export interface InstallOptions {
   cwd: string;
   /** Shell command line that runs brine's hook from the repository root (see {@link defaultHookCommand}). */
   command: string;
+  /**
+   * Files the command executes (node, brine's script). Installing refuses when one of them is
+   * committed in the repository itself (see {@link assertNotFromRepository}).
+   */
+  executables?: string[];
 }
 
 /** Quotes a string for POSIX sh. */
@@ -33,22 +38,56 @@ export function shellQuote(s: string): string {
 }
 
 /**
- * The command a hook runs: the repository's own `node_modules/.bin/brine` when present (so the
- * version pinned in the project decides), else `brine` on PATH, else the brine that installed the
- * hook (absolute node + script paths recorded now).
+ * The command a hook runs: the brine that installed it, by absolute paths recorded now (this node,
+ * this script). Never `./node_modules/.bin/brine` or `brine` looked up on PATH: git runs the hook
+ * inside the repository being judged, so either lookup would let a repository that commits its own
+ * `node_modules/.bin/brine` (or a PATH entry such as `.` or `bin/`) run its code on every commit
+ * and switch the check off. When the pinned brine is gone the hook blocks and says to reinstall.
  */
 export function defaultHookCommand(
   node: string = process.execPath,
   script: string | undefined = process.argv[1],
-) {
-  const fallback = script
-    ? `exec ${shellQuote(node)} ${shellQuote(script)} hook run "$@"`
-    : `echo "brine: not found (run npm install, or brine hook install again)" >&2; exit 2`;
+): string {
+  if (!script || !isAbsolute(node) || !isAbsolute(script)) {
+    throw new BrineError(
+      'hook-unpinned',
+      'cannot tell which brine is running (no absolute path to node and its script); run `brine hook install` from an installed brine',
+      script ?? node,
+    );
+  }
+  const missing = `echo ${shellQuote(`brine: ${script} is gone; run brine hook install again`)} >&2; exit 2`;
   return [
-    'if [ -x ./node_modules/.bin/brine ]; then exec ./node_modules/.bin/brine hook run "$@"; fi',
-    'if command -v brine >/dev/null 2>&1; then exec brine hook run "$@"; fi',
-    fallback,
+    `if [ ! -f ${shellQuote(script)} ]; then ${missing}; fi`,
+    `exec ${shellQuote(node)} ${shellQuote(script)} hook run "$@"`,
   ].join('\n');
+}
+
+/**
+ * Refuses to pin a brine that the repository itself supplies: a script tracked by git in the
+ * work tree would be replaced by whatever the next checkout or pull brings.
+ *
+ * @throws BrineError `hook-untrusted` naming the tracked file.
+ */
+export async function assertNotFromRepository(root: string, executables: string[]): Promise<void> {
+  const top = await realpath(root);
+  for (const exe of executables) {
+    let real: string;
+    try {
+      real = await realpath(exe);
+    } catch {
+      continue;
+    }
+    const rel = relative(top, real);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) continue;
+    const tracked = await runGit(['ls-files', '--error-unmatch', '--', rel], { cwd: top, okCodes: [1] });
+    if (tracked.code === 0) {
+      throw new BrineError(
+        'hook-untrusted',
+        `${rel} is committed in this repository: a hook running it would run the repository's own code; run brine hook install from a brine installed outside it (npm install -g, or another directory)`,
+        real,
+      );
+    }
+  }
 }
 
 function hookScript(command: string): string {
@@ -110,6 +149,7 @@ export async function installHook(options: InstallOptions): Promise<InstallResul
   const repo = await repoInfo(options.cwd);
   const hookPath = join(repo.hooksDir, 'pre-commit');
   const chainedPath = join(repo.hooksDir, CHAINED_NAME);
+  if (options.executables) await assertNotFromRepository(repo.root, options.executables);
   const manager = await hookManager(repo.hooksDir, hookPath);
   if (manager) {
     throw new BrineError(

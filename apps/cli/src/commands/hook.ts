@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { BrineError } from '@brine/core';
 import { coreEngine, defaultHookCommand, installHook, runHook, uninstallHook } from '@brine/precommit';
 import type { Command } from 'commander';
@@ -37,7 +38,13 @@ export function registerHook(program: Command, io: CliIo, setExitCode: (code: nu
     .description('write a pre-commit hook that runs brine on staged files')
     .action(
       guarded(async () => {
-        const r = await installHook({ cwd: io.cwd, command: defaultHookCommand() });
+        // The real file behind a bin symlink, so the hook never depends on a link the repository could supply.
+        const script = process.argv[1] ? realpathSync(process.argv[1]) : undefined;
+        const r = await installHook({
+          cwd: io.cwd,
+          command: defaultHookCommand(process.execPath, script),
+          executables: script ? [process.execPath, script] : [process.execPath],
+        });
         const what = { created: 'installed', updated: 'updated', chained: 'installed' }[r.action];
         io.stdout.write(`brine: pre-commit hook ${what} at ${r.hookPath}\n`);
         if (r.action === 'chained' && r.chainedPath) {
