@@ -63,12 +63,46 @@ function parseJson(text: string, file: string): unknown {
 
 /** The files configuration may come from, as optional index entries (`:path` specs) for {@link BlobReader}. */
 export function configEntries(): StagedEntry[] {
-  return [CONFIG_FILE, 'package.json'].map((path) => ({
+  return CONFIG_SOURCES.map((path) => ({
     path,
     mode: '100644',
     oid: `:${path}`,
     optional: true,
   }));
+}
+
+/**
+ * The same files as committed in HEAD (`HEAD:path` specs), so the hook can show what a commit
+ * changes in them. Their paths carry the `HEAD:` prefix to tell them from the staged ones.
+ */
+export function committedConfigEntries(): StagedEntry[] {
+  return CONFIG_SOURCES.map((path) => ({
+    path: `HEAD:${path}`,
+    mode: '100644',
+    oid: `HEAD:${path}`,
+    optional: true,
+  }));
+}
+
+const CONFIG_SOURCES = [CONFIG_FILE, 'package.json'];
+
+/** Reads one configuration file's text with a label for messages, or undefined when it does not exist. */
+type ConfigText = (name: string) => Promise<{ text: string; label: string } | undefined>;
+
+/** `.brine.json`, else the `brine` key of `package.json`, else the defaults. */
+async function configFrom(read: ConfigText): Promise<HookConfig> {
+  const own = await read(CONFIG_FILE);
+  if (own) return parseHookConfig(parseJson(own.text, own.label), own.label);
+  const pkg = await read('package.json');
+  // A package.json that says nothing about brine is not ours to complain about, even when broken.
+  if (pkg && /"brine"\s*:/.test(pkg.text)) {
+    const json = parseJson(pkg.text, pkg.label) as Record<string, unknown> | null;
+    if (json && typeof json === 'object' && 'brine' in json) {
+      const label = `${pkg.label} "brine"`;
+      return parseHookConfig(json.brine, label);
+    }
+  }
+  return defaultHookConfig();
 }
 
 /**
@@ -93,27 +127,31 @@ export async function loadHookConfig(root: string, staged?: Map<string, string>)
       await reader.close();
     }
   }
-  const read = async (name: string): Promise<{ text: string; label: string } | undefined> => {
-    const s = staged.get(name);
+  const index = staged;
+  return configFrom(async (name) => {
+    const s = index.get(name);
     if (s !== undefined) return { text: s, label: `${name} (staged)` };
     try {
       return { text: await readFile(join(root, name), 'utf8'), label: name };
     } catch {
       return undefined;
     }
-  };
-  const own = await read(CONFIG_FILE);
-  if (own) return parseHookConfig(parseJson(own.text, own.label), own.label);
-  const pkg = await read('package.json');
-  // A package.json that says nothing about brine is not ours to complain about, even when broken.
-  if (pkg && /"brine"\s*:/.test(pkg.text)) {
-    const json = parseJson(pkg.text, pkg.label) as Record<string, unknown> | null;
-    if (json && typeof json === 'object' && 'brine' in json) {
-      const label = `${pkg.label} "brine"`;
-      return parseHookConfig(json.brine, label);
-    }
+  });
+}
+
+/**
+ * The configuration HEAD carries, from the texts of {@link committedConfigEntries} (keyed by plain
+ * path). Undefined when HEAD's copy does not parse: the comparison then shows every entry as new.
+ */
+export async function committedHookConfig(committed: Map<string, string>): Promise<HookConfig | undefined> {
+  try {
+    return await configFrom(async (name) => {
+      const text = committed.get(name);
+      return text === undefined ? undefined : { text, label: `${name} (HEAD)` };
+    });
+  } catch {
+    return undefined;
   }
-  return defaultHookConfig();
 }
 
 /** Builds the include/exclude test for repository-relative paths (dotfiles match like any other file). */

@@ -200,6 +200,37 @@ describe('runHook', () => {
     expect((await hook(repo.dir, { files: ['vendor/evil.pkl', 'models/ok.pkl'] })).exitCode).toBe(1);
   });
 
+  it('shows a waiver that rides in with the model it excuses, and a configuration dropped later', async () => {
+    repo = await makeRepo();
+    await repo.stage('.brine.json', JSON.stringify({ extends: 'strict' }));
+    expect(repo.git('commit', '-q', '-m', 'policy').code).toBe(0);
+
+    await repo.stage('models/legacy.pkl', MALICIOUS_P2);
+    const rule = (await hook(repo.dir)).run?.files[0]?.findings.find((f) => f.fails)?.ruleId as string;
+    const waiver = { rule, path: 'models/legacy.pkl', sha256: sha(MALICIOUS_P2), reason: 'trust me' };
+    await repo.stage('.brine.json', JSON.stringify({ extends: 'default', waivers: [waiver] }));
+    const waived = await hook(repo.dir);
+    expect(waived.exitCode, waived.out).toBe(0);
+    expect(waived.out).toContain("brine: this commit changes brine's configuration (.brine.json (staged))");
+    expect(waived.out).toContain(
+      `brine:   + waiver "${rule}" for "models/legacy.pkl" sha256 "${sha(MALICIOUS_P2)}" {"reason":"trust me"}`,
+    );
+    expect(waived.out).toContain('brine:   ~ extends: "strict" → "default"');
+    expect(repo.git('commit', '-q', '-m', 'model').code).toBe(0);
+
+    // Nothing changes in the configuration: nothing about it is printed.
+    await repo.stage('src/app.py', 'print(1)\n');
+    expect((await hook(repo.dir)).out).toBe('');
+
+    // A commit that only deletes the configuration lists no staged file, and is still shown.
+    expect(repo.git('rm', '-q', '.brine.json').code).toBe(0);
+    const dropped = await hook(repo.dir);
+    expect(dropped.exitCode).toBe(0);
+    expect(dropped.out).toContain('(no configuration left: defaults apply)');
+    expect(dropped.out).toContain('brine:   ~ extends: "default" → undefined');
+    expect(dropped.out).toContain(`brine:   - waiver "${rule}" for "models/legacy.pkl"`);
+  });
+
   it('fails with exit 2 and names the file when .brine.json is broken', async () => {
     repo = await makeRepo();
     await repo.stage('.brine.json', JSON.stringify({ waivers: [{ rule: 'nope', path: 'x' }] }));

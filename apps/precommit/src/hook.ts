@@ -1,7 +1,15 @@
 import type { ByteSource, FileScan } from '@brine/core';
 import type { RunReport } from '@brine/report';
 import { BlobReader, type BlobReadOptions, DEFAULT_BLOB_OPTIONS, isKept } from './blobs.js';
-import { CONFIG_FILE, configEntries, loadHookConfig, pathFilter } from './config.js';
+import {
+  CONFIG_FILE,
+  committedConfigEntries,
+  committedHookConfig,
+  configEntries,
+  loadHookConfig,
+  pathFilter,
+} from './config.js';
+import { describeConfigChange } from './config-change.js';
 import { repoInfo } from './git.js';
 import { parseLfsPointer } from './lfs.js';
 import { hasZipEndRecord, SNIFF_BYTES, sniff } from './sniff.js';
@@ -73,11 +81,11 @@ export async function runHook(options: HookOptions): Promise<HookResult> {
     ]);
     if (listedOrError instanceof Error) throw listedOrError;
     const listed = listedOrError;
-    if (listed.length === 0) return { exitCode: 0, scanned: [] };
 
     // One pass through git for the configuration and every staged blob's head: process start-up
     // is most of what a commit without models costs.
-    const configs = configEntries();
+    // HEAD's configuration comes in the same batch, to show what this commit changes in it.
+    const configs = [...configEntries(), ...committedConfigEntries()];
     reader = new BlobReader(repo.root, {
       ...DEFAULT_BLOB_OPTIONS,
       headBytes: SNIFF_BYTES,
@@ -95,12 +103,22 @@ export async function runHook(options: HookOptions): Promise<HookResult> {
       (tail) => hasZipEndRecord(tail),
     );
     const stagedConfig = new Map<string, string>();
+    const headConfig = new Map<string, string>();
     for (const b of blobs) {
       if (b.entry.optional && isKept(b) && b.bytes) {
-        stagedConfig.set(b.entry.path, Buffer.from(b.bytes).toString('utf8'));
+        const text = Buffer.from(b.bytes).toString('utf8');
+        if (b.entry.path.startsWith('HEAD:')) headConfig.set(b.entry.path.slice('HEAD:'.length), text);
+        else stagedConfig.set(b.entry.path, text);
       }
     }
     const config = await loadHookConfig(repo.root, stagedConfig);
+    const changes = describeConfigChange(await committedHookConfig(headConfig), config);
+    if (changes.length > 0) {
+      const where = config.source ?? 'no configuration left: defaults apply';
+      options.out(
+        `brine: this commit changes brine's configuration (${where}):\n${changes.map((l) => `brine:   ${l}\n`).join('')}`,
+      );
+    }
     const wanted = pathFilter(config);
     const kept = blobs.filter(isKept).filter((b) => !b.entry.optional && wanted(b.entry.path));
     if (kept.length === 0) {
