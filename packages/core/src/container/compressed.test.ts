@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BrineError } from '../engine/types.js';
 import { bufferSource } from '../source/buffer.js';
 import { sourceReader } from '../source/stream.js';
-import { bz2Reader, gzipReader, lz4Reader, lzmaReader, xzReader, zlibReader } from './compressed.js';
+import {
+  Bzip2Decoder,
+  bz2Reader,
+  decode,
+  gzipReader,
+  lz4Reader,
+  lzmaReader,
+  xzReader,
+  zlibReader,
+} from './compressed.js';
 import { fixture, recordingContext, testBudget } from './test-support/fixtures.js';
 import type { ContainerReader } from './types.js';
 
@@ -71,6 +81,49 @@ describe('codecs', () => {
     expect(e).toBeInstanceOf(BrineError);
     expect((e as BrineError).code).toBe('limit-inflate');
     expect(budget.inflated).toBeLessThan(40 * 1024 * 1024);
+  });
+
+  it('decodes a bzip2 bomb block by block: output is handed on as it comes, and timers still run', async () => {
+    // 26 KB that expands to 33 GiB of zeros (fixtures/generators/bombs.py). The old decoder
+    // decoded every buffered block on each push, holding gigabytes before handing anything on.
+    const bytes = new Uint8Array(
+      readFileSync(new URL('../../../../fixtures/bombs/zeros-33g.bz2', import.meta.url)),
+    );
+    const budget = testBudget(128 * 1024 * 1024);
+    let pending = 0;
+    let maxPending = 0;
+    let received = 0;
+    const make = (emit: (c: Uint8Array) => void) =>
+      new Bzip2Decoder((c) => {
+        pending += c.length;
+        emit(c);
+      });
+    let timerRan = false;
+    setTimeout(() => {
+      timerRan = true;
+    }, 0);
+    let timerRanBeforeEnd = false;
+    const e = await (async () => {
+      for await (const c of decode(
+        sourceReader(bufferSource('bomb', bytes)),
+        make,
+        budget,
+        'bomb',
+        'bzip2',
+      )) {
+        maxPending = Math.max(maxPending, pending);
+        pending -= c.length;
+        received += c.length;
+        timerRanBeforeEnd ||= timerRan;
+      }
+    })().catch((x: unknown) => x);
+    expect((e as BrineError).code).toBe('limit-inflate');
+    // Whole blocks reached the consumer before the budget ran out...
+    expect(received).toBeGreaterThan(64 * 1024 * 1024);
+    // ...never more than one block's output (at most ~46 MB of runs) waiting in memory...
+    expect(maxPending).toBeLessThanOrEqual(48 * 1024 * 1024);
+    // ...and the event loop got turns while it decoded.
+    expect(timerRanBeforeEnd).toBe(true);
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { Gunzip, Unzlib } from 'fflate';
 import bitIterator from 'unbzip2-stream/lib/bit_iterator.js';
 import bzip2 from 'unbzip2-stream/lib/bzip2.js';
 import type * as xzModule from 'xz-decompress';
+import { timeSlicer } from '../engine/time-slice.js';
 import type { FormatId } from '../engine/types.js';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
@@ -95,13 +96,16 @@ export async function* decode(
       );
     }
   };
+  const slice = timeSlicer();
   for (;;) {
     const chunk = await reader.read(STEP);
     step(() => (chunk.length === 0 ? dec.finish() : dec.push(chunk)));
     while (out.length) yield out.shift() as Uint8Array;
     while (dec.more && step(() => dec.more?.())) {
       while (out.length) yield out.shift() as Uint8Array;
+      await slice();
     }
+    await slice();
     if (chunk.length === 0) {
       step(() => dec.end?.());
       while (out.length) yield out.shift() as Uint8Array;
@@ -264,6 +268,11 @@ export const bz2Reader = codecReader(
 /**
  * Drives unbzip2-stream's synchronous block decoder: it pulls bits through a callback, so a
  * block is only decoded once its whole compressed size (at most ~1 MB) is buffered.
+ *
+ * One header or block per {@link more} call, never several per {@link push}: bzip2 packs up to
+ * ~46 MB of output into a block of a few dozen bytes (runs of equal bytes), so decoding every
+ * buffered block at once turned a 26 KB file into gigabytes held before the first one was handed
+ * on. Now at most one block's output is in memory, and the caller yields between blocks.
  */
 export class Bzip2Decoder implements Decoder {
   private queue: Uint8Array[] = [];
@@ -272,8 +281,11 @@ export class Bzip2Decoder implements Decoder {
   private blockSize = 0;
   private crc: number | null = null;
   private streams = 0;
+  private finished = false;
   private out = new Uint8Array(64 * 1024);
   private outLen = 0;
+  // The BWT buffer of the current block size, reused across blocks (3.6 MB at level 9).
+  private tt: Int32Array | undefined;
 
   constructor(private readonly emit: (c: Uint8Array) => void) {}
 
@@ -285,13 +297,21 @@ export class Bzip2Decoder implements Decoder {
       if (!next) throw new BrineError('bzip2-truncated', 'bzip2 data ends inside a block');
       return next;
     });
-    while (this.have - this.bits.bytesRead + 1 >= 25000 + 100000 * this.blockSize) {
-      if (!this.block()) break;
-    }
   }
 
   finish(): void {
-    while (this.bits && this.have > this.bits.bytesRead) if (!this.block()) break;
+    this.finished = true;
+  }
+
+  more(): boolean {
+    const bits = this.bits;
+    if (!bits) return false;
+    const buffered = this.have - bits.bytesRead;
+    if (this.finished ? buffered <= 0 : buffered + 1 < 25000 + 100000 * this.blockSize) return false;
+    return this.block();
+  }
+
+  end(): void {
     if (this.crc !== null || this.blockSize !== 0)
       throw new BrineError('bzip2-truncated', 'bzip2 stream ends early');
     if (this.streams === 0) throw new BrineError('bzip2-truncated', 'empty bzip2 stream');
@@ -307,7 +327,9 @@ export class Bzip2Decoder implements Decoder {
       return true;
     }
     const size = 100000 * this.blockSize;
-    this.crc = bzip2.decompress(bits, (b) => this.write(b), new Int32Array(size), size, this.crc);
+    if (this.tt?.length !== size) this.tt = new Int32Array(size);
+    else this.tt.fill(0);
+    this.crc = bzip2.decompress(bits, (b) => this.write(b), this.tt, size, this.crc);
     this.flush();
     if (this.crc === null) {
       this.blockSize = 0;
