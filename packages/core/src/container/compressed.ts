@@ -413,8 +413,10 @@ async function* xzChunks(reader: ForwardReader, budget: Budget, name: string): A
   );
   const XzReadableStream = await loadXz();
   const out = new XzReadableStream(input).getReader();
+  const slice = timeSlicer();
   try {
     for (;;) {
+      await slice();
       let r: ReadableStreamReadResult<Uint8Array>;
       try {
         r = await out.read();

@@ -123,7 +123,16 @@ async function scanEntries(
       });
       continue;
     }
-    const opened = openZipEntry(source, en, ctx.budget, en.name);
+    const opened = openZipEntry(source, en, ctx.budget, en.name, (declared) =>
+      ctx.note({
+        kind: 'finding',
+        code: 'zip-entry-overrun',
+        message: `entry inflates past its declared size of ${declared} bytes; read up to that size (what loaders read), the rest is not inflated`,
+        entry: label + en.name,
+        offset: en.localHeaderOffset,
+        evidence: { declared },
+      }),
+    );
     const head = await opened.reader.peek(512);
     const fmt = detectEntry(head, en.uncompressedSize);
     const storedOffset = opened.stored ? en.dataOffset : undefined;

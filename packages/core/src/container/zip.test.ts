@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource } from '../source/buffer.js';
 import { openFileSource } from '../source/file.js';
@@ -8,7 +9,7 @@ import { readAll } from '../source/stream.js';
 import { crc32 } from './crc32.js';
 import { fixture, testBudget } from './test-support/fixtures.js';
 import { writeSparseZip64 } from './test-support/sparse-zip64.js';
-import { openZipEntry, readZipDirectory, type ZipDirectory } from './zip.js';
+import { inflateChunks, openZipEntry, readZipDirectory, type ZipDirectory } from './zip.js';
 
 async function dir(name: string): Promise<ZipDirectory> {
   const d = await readZipDirectory(bufferSource(name, fixture(name)), testBudget());
@@ -134,5 +135,39 @@ describe('ZIP64 beyond 4 GiB', () => {
     expect(d.entries[1]?.localHeaderOffset).toBeGreaterThan(2 ** 32);
     // the tail, the directory and two local headers: a few 64 KiB cache blocks, not 4.5 GiB
     expect(src.bytesRead).toBeLessThan(512 * 1024);
+  });
+});
+
+describe('inflateChunks with a declared size', () => {
+  async function* once(b: Uint8Array) {
+    yield b;
+  }
+
+  it('hands on exactly the declared bytes, reports the overrun once, and inflates no further', async () => {
+    const data = new Uint8Array(16 * 1024 * 1024).fill(7);
+    const budget = testBudget(1024 * 1024);
+    const overruns: number[] = [];
+    const out: Uint8Array[] = [];
+    const declared = { size: 1000, onOverrun: (n: number) => overruns.push(n) };
+    for await (const c of inflateChunks(once(deflateSync(data)), 'x', budget, declared)) out.push(c);
+    expect(out.reduce((n, c) => n + c.length, 0)).toBe(1000);
+    expect(overruns).toEqual([1000]);
+    // Far below the 1 MiB budget: without a declared size the same entry ends in limit-inflate.
+    expect(budget.inflated).toBe(1000);
+    const plain = (async () => {
+      for await (const _ of inflateChunks(once(deflateSync(data)), 'x', testBudget(1024 * 1024))) {
+      }
+    })();
+    await expect(plain).rejects.toMatchObject({ code: 'limit-inflate' });
+  });
+
+  it('reports nothing for an entry exactly its declared size', async () => {
+    const data = new Uint8Array(5000).fill(1);
+    const overruns: number[] = [];
+    let n = 0;
+    const declared = { size: 5000, onOverrun: (x: number) => overruns.push(x) };
+    for await (const c of inflateChunks(once(deflateSync(data)), 'x', testBudget(), declared)) n += c.length;
+    expect(n).toBe(5000);
+    expect(overruns).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { Inflate } from 'fflate';
+import { timeSlicer } from '../engine/time-slice.js';
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader, sourceReader } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
@@ -544,6 +545,7 @@ export function openZipEntry(
   en: ZipEntry,
   budget: Budget,
   name: string,
+  onOverrun?: (declared: number) => void,
 ): { reader: ForwardReader; crc: () => number | undefined; stored: boolean } {
   const start = en.dataOffset ?? en.localHeaderOffset;
   const csize = Math.max(0, Math.min(en.compressedSize, source.size - start));
@@ -559,7 +561,7 @@ export function openZipEntry(
         ? (emit: (c: Uint8Array) => void) => new Bzip2Decoder(emit)
         : (emit: (c: Uint8Array) => void) => zipLzmaDecoder(en, emit);
     const reader = chunkReader(name, decode(raw, make, budget, name, en.method === 12 ? 'bzip2' : 'lzma'));
-    reader.restart = () => openZipEntry(source, en, budget, name).reader;
+    reader.restart = () => openZipEntry(source, en, budget, name, onOverrun).reader;
     return { reader, crc: () => undefined, stored: false };
   }
   if (en.method !== 8)
@@ -573,27 +575,35 @@ export function openZipEntry(
     }
   }
   async function* inflate(): AsyncGenerator<Uint8Array> {
-    for await (const d of inflateChunks(compressed(), name, budget)) {
+    const declared = onOverrun ? { size: en.uncompressedSize, onOverrun } : undefined;
+    for await (const d of inflateChunks(compressed(), name, budget, declared)) {
       crc = crc32(crc, d);
       yield d;
     }
   }
   const reader = chunkReader(name, inflate());
-  reader.restart = () => openZipEntry(source, en, budget, name).reader;
+  reader.restart = () => openZipEntry(source, en, budget, name, onOverrun).reader;
   return { reader, crc: () => crc, stored: false };
 }
 
 /**
  * Inflates raw deflate data chunk by chunk, charging every inflated byte to the scan's budget (bombs)
  * and stopping at the deflate stream's final block. Truncated or corrupt data is an `inflate-error`.
+ *
+ * With `declared`, output stops at the entry's declared uncompressed size and `onOverrun` is
+ * called once: loaders size their buffer from the directory (torch's miniz fails the entry,
+ * CPython's zipfile returns that many bytes and then a CRC error), so nothing past it is ever
+ * unpickled, and inflating on would only spend the whole file's budget on one lying entry.
  */
 export async function* inflateChunks(
   input: AsyncIterable<Uint8Array>,
   name: string,
   budget: Budget,
+  declared?: { size: number; onOverrun: (declared: number) => void },
 ): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
   let ended = false;
+  let total = 0;
   const inf = new Inflate((d, final) => {
     out.push(d);
     if (final) ended = true;
@@ -605,17 +615,30 @@ export async function* inflateChunks(
       throw new BrineError('inflate-error', `bad deflate data: ${e instanceof Error ? e.message : e}`, name);
     }
   };
+  let overrun = false;
   function* drain(): Generator<Uint8Array> {
     while (out.length) {
-      const d = out.shift() as Uint8Array;
+      let d = out.shift() as Uint8Array;
+      if (declared && total + d.length > declared.size) {
+        d = d.subarray(0, Math.max(0, declared.size - total));
+        overrun = true;
+      }
+      total += d.length;
       budget.chargeInflated(d.length, name);
-      yield d;
+      if (d.length) yield d;
+      if (overrun) {
+        out.length = 0;
+        declared?.onOverrun(declared.size);
+        return;
+      }
     }
   }
+  const slice = timeSlicer();
   for await (const c of input) {
     push(c, false);
     yield* drain();
-    if (ended) return;
+    if (ended || overrun) return;
+    await slice();
   }
   push(new Uint8Array(0), true);
   yield* drain();

@@ -292,6 +292,22 @@ describe('limits and bad input', () => {
     expect(ok.streams[0]?.result.stats.bytesSkipped).toBeGreaterThan(8_000_000);
   });
 
+  it('a zip entry inflating past its declared size stops there with a finding, not at the global budget', async () => {
+    // data.pkl is the payload plus 32 MiB of zeros, and the directory declares only the payload.
+    const evil = fixture('evil.pkl');
+    const data = new Uint8Array(evil.length + 32 * 1024 * 1024);
+    data.set(evil);
+    const zip = zipSync({ 'archive/data.pkl': [data, { level: 6 }] });
+    const cd = zip.findIndex(
+      (_, i) => zip[i] === 0x50 && zip[i + 1] === 0x4b && zip[i + 2] === 1 && zip[i + 3] === 2,
+    );
+    new DataView(zip.buffer, zip.byteOffset).setUint32(cd + 24, evil.length, true);
+    const r = await scan(bufferSource('overrun.pt', zip), { limits: { maxInflatedBytes: 8 * 1024 * 1024 } });
+    expect(findings(r)).toContain('zip-entry-overrun');
+    expect(problems(r)).not.toContain('limit-inflate');
+    expect(hasPayload(r)).toBe(true);
+  });
+
   it('nesting past the depth limit is a problem', async () => {
     const r = await scanFixture('nested-gzip-8.gz');
     expect(problems(r)).toContain('limit-depth');
