@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
     return engine;
   };
   let running = 0;
+  const pace: UploadPace = { idleMs: limits.uploadIdleMs, minBytesPerSecond: limits.minUploadBytesPerSecond };
 
   const app = new Hono<Vars>();
 
@@ -210,26 +211,38 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
     let received = 0;
     const tooLarge = () =>
       new ApiError('too-large', `upload exceeds the limit of ${limits.maxUploadBytes} bytes`);
-    // The engine turns a failing source into a problem in the report; an upload over the limit
-    // must instead end the request with 413, whatever the engine made of the part it saw.
+    const failure: BodyFailure = {};
+    // The engine turns a failing source into a problem in the report; an upload over the limit, too
+    // slow or broken off must instead end the request with its own code, whatever the engine made
+    // of the part it saw.
     const fileScan = await withBudget(limits.timeBudgetMs, (signal) =>
       e.scanStream(
-        countedChunks(body, signal, limits.maxUploadBytes, tooLarge, (n) => {
-          received += n;
-        }),
+        countedChunks(
+          body,
+          signal,
+          limits.maxUploadBytes,
+          tooLarge,
+          (n) => {
+            received += n;
+          },
+          pace,
+          failure,
+        ),
         {
           name: filename,
           ...(size !== undefined ? { size } : {}),
           bufferLimit: limits.maxBufferedBytes,
           signal,
+          cpuBudgetMs: limits.scanCpuMs,
         },
       ),
     )
       .catch((err: unknown) => {
-        throw received > limits.maxUploadBytes ? tooLarge() : err;
+        throw received > limits.maxUploadBytes ? tooLarge() : (failure.error ?? err);
       })
       .finally(() => c.set('bytes', received));
     if (received > limits.maxUploadBytes) throw tooLarge();
+    if (failure.error) throw failure.error;
     if (received === 0) throw new ApiError('empty-body', 'the request body is empty: send the model file');
     return respond(c, e, [fileScan], policyName, format, true);
   });
@@ -252,9 +265,16 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
     const outcome = await withBudget(limits.timeBudgetMs, async (signal) => {
       const parts: Uint8Array[] = [];
       let received = 0;
-      for await (const chunk of countedChunks(body, signal, limits.maxConvertBytes, tooLarge, (n) => {
-        received += n;
-      }))
+      for await (const chunk of countedChunks(
+        body,
+        signal,
+        limits.maxConvertBytes,
+        tooLarge,
+        (n) => {
+          received += n;
+        },
+        pace,
+      ))
         parts.push(chunk);
       c.set('bytes', received);
       if (received === 0) throw new ApiError('empty-body', 'the request body is empty: send the checkpoint');
@@ -363,10 +383,29 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
   return app;
 }
 
+/** How slow an upload may be before the server drops it (see {@link countedChunks}). */
+interface UploadPace {
+  /** Longest wait for the next piece of the body. */
+  idleMs: number;
+  /** Lowest average rate, over the time spent waiting for the client, once that time passes `idleMs`. */
+  minBytesPerSecond: number;
+}
+
+/** Why the body ended early, when it was the client's doing; set by {@link countedChunks}. */
+interface BodyFailure {
+  error?: ApiError;
+}
+
 /**
  * The request body as chunks, counted against the upload limit. A plain reader loop rather than a
  * TransformStream: at multi-GB sizes every stream hop per chunk shows in the throughput. An abort
  * (time budget) cancels the body so a stalled upload releases the connection.
+ *
+ * A client that stops sending, or trickles bytes, would hold a scan slot for the whole time budget
+ * (eight of them locked every other client out): the wait for each piece is capped at `idleMs`, and
+ * the average rate over the time spent waiting on the client must stay above `minBytesPerSecond`.
+ * Only waiting counts, so a slow scan never makes its client look slow. A body that breaks off is
+ * the client's doing (`client-aborted`), not an internal error.
  */
 async function* countedChunks(
   body: RawBody,
@@ -374,17 +413,70 @@ async function* countedChunks(
   max: number,
   tooLarge: () => ApiError,
   count: (n: number) => void,
+  pace?: UploadPace,
+  failure: BodyFailure = {},
 ): AsyncGenerator<Uint8Array> {
   const cancel = () => body.cancel(signal.reason);
   signal.addEventListener('abort', cancel, { once: true });
+  const iterator = body.chunks[Symbol.asyncIterator]();
+  const fail = (e: ApiError) => {
+    failure.error = e;
+    body.cancel(e);
+    return e;
+  };
   let total = 0;
+  let waited = 0;
   try {
-    for await (const value of body.chunks) {
+    for (;;) {
+      const started = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let next: IteratorResult<Uint8Array>;
+      try {
+        const reads: Array<Promise<IteratorResult<Uint8Array>>> = [iterator.next()];
+        if (pace) {
+          reads.push(
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(
+                () =>
+                  reject(
+                    new ApiError('upload-too-slow', `no upload data arrived for ${pace.idleMs} ms`, {
+                      idleMs: pace.idleMs,
+                    }),
+                  ),
+                pace.idleMs,
+              );
+            }),
+          );
+        }
+        next = await Promise.race(reads);
+      } catch (e) {
+        if (e instanceof ApiError) throw fail(e);
+        if (signal.aborted) throw e;
+        throw fail(
+          new ApiError('client-aborted', 'the client closed the connection before the upload ended', {
+            received: total,
+          }),
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+      waited += Date.now() - started;
+      if (next.done) return;
+      const value = next.value;
       total += value.byteLength;
       count(value.byteLength);
       if (total > max) {
         body.cancel();
         throw tooLarge();
+      }
+      if (pace && waited > pace.idleMs && (total * 1000) / waited < pace.minBytesPerSecond) {
+        throw fail(
+          new ApiError(
+            'upload-too-slow',
+            `the upload arrived at ${Math.round((total * 1000) / waited)} bytes/s, below the minimum of ${pace.minBytesPerSecond}`,
+            { minBytesPerSecond: pace.minBytesPerSecond },
+          ),
+        );
       }
       yield value;
     }

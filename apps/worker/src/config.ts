@@ -13,6 +13,9 @@ const LIMIT_VARS: Record<string, keyof Limits> = {
   BRINE_MAX_REDIRECTS: 'maxRedirects',
   BRINE_MAX_REMOTE_FILES: 'maxRemoteFiles',
   BRINE_MAX_CONVERT_BYTES: 'maxConvertBytes',
+  BRINE_SCAN_CPU_MS: 'scanCpuMs',
+  BRINE_UPLOAD_IDLE_MS: 'uploadIdleMs',
+  BRINE_MIN_UPLOAD_BYTES_PER_SECOND: 'minUploadBytesPerSecond',
 };
 
 const list = (v: string | undefined) =>

@@ -37,7 +37,14 @@ export interface Engine {
   /** Scans an upload as it arrives (see `scanStream` in `@brine/core`). */
   scanStream(
     body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-    opts: { name: string; size?: number; bufferLimit: number; signal: AbortSignal },
+    opts: {
+      name: string;
+      size?: number;
+      bufferLimit: number;
+      signal: AbortSignal;
+      /** CPU time the scan may use, where the runtime can meter it (Node: a worker thread per scan). */
+      cpuBudgetMs?: number;
+    },
   ): Promise<FileScan>;
   /** Scans a remote file with Range reads through the given (policy-checked) fetch. */
   scanUrl(url: string, opts: { fetch: typeof fetch; signal: AbortSignal; name?: string }): Promise<FileScan>;

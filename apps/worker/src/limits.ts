@@ -24,6 +24,18 @@ export interface Limits {
    * the end, storages are read in key order), so the upload is held in memory.
    */
   maxConvertBytes: number;
+  /**
+   * CPU time one upload's scan may use (Node, where each scan runs in a worker thread that is
+   * terminated past it; on Workers the platform's per-request CPU limit plays this part).
+   */
+  scanCpuMs: number;
+  /** Longest wait for the next piece of an upload before the request ends with 408 `upload-too-slow`. */
+  uploadIdleMs: number;
+  /**
+   * Lowest average upload rate, measured over the time spent waiting for the client once that passes
+   * `uploadIdleMs`; slower uploads end with 408 `upload-too-slow` and free their scan slot.
+   */
+  minUploadBytesPerSecond: number;
 }
 
 /** Defaults sized for a Workers isolate (128 MB) and for a 10 GiB checkpoint uploaded at LAN speed. */
@@ -37,6 +49,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxRemoteFiles: 64,
   maxJsonBytes: 16 * 1024,
   maxConvertBytes: 64 * 1024 ** 2,
+  scanCpuMs: 60_000,
+  uploadIdleMs: 30_000,
+  minUploadBytesPerSecond: 16 * 1024,
 };
 
 /** Fills unset limits with the defaults and rejects nonsense (zero, negative, NaN). */

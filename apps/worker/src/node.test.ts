@@ -179,7 +179,9 @@ describe('Node server: upload limits on the raw Node body', () => {
   it('answers 413 when a body without Content-Length passes the limit, and 504 when an upload stalls', async () => {
     const small = await startServer({
       port: 0,
-      deps: { limits: { maxUploadBytes: 100_000, timeBudgetMs: 400 } },
+      // Each scan runs in a thread started ahead of time; on a loaded test machine starting the next
+      // one can take longer than a very short budget, so the budget leaves room for that.
+      deps: { limits: { maxUploadBytes: 100_000, timeBudgetMs: 2000 } },
     });
     try {
       const over = await upload(

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { type AppDeps, createApp } from './app.js';
 import { configFromEnv } from './config.js';
+import { createEngine } from './engine.js';
+import { resolveLimits } from './limits.js';
+import { scanOffThread } from './scan-thread.js';
 import { type AssetHandler, webAssets } from './web-assets.js';
 
 /** A running Node server. */
@@ -51,6 +54,14 @@ export async function startServer(
     ...options.deps,
     wasm: options.deps?.wasm ?? (await compileScanner()),
   };
+  // Uploads are scanned in worker threads with a CPU budget, off the thread that serves requests.
+  if (!deps.engine) {
+    const limits = resolveLimits(deps.limits);
+    deps.engine = scanOffThread(await createEngine(deps.wasm), {
+      wasm: deps.wasm as WebAssembly.Module,
+      cpuBudgetMs: limits.scanCpuMs,
+    });
+  }
   const app = createApp(deps);
   const assets = options.assets;
   // The browser page's files first (as Workers static assets are), then the API.

@@ -138,10 +138,11 @@ export function openApiDocument(info: { version: string; policies: string[] }): 
           responses: {
             ...reportResponses,
             '400': errorResponse(400, 'Bad query or empty body'),
+            '408': errorResponse(408, 'The upload stalled or arrived below the minimum rate'),
             '413': errorResponse(413, 'Upload larger than the limit'),
             '415': errorResponse(415, 'Not a model file, or a form upload instead of a raw body'),
             '422': errorResponse(422, 'The file could not be fully scanned; `report` holds what was found'),
-            '504': errorResponse(504, 'The per-request time budget ran out'),
+            '504': errorResponse(504, 'The per-request time or CPU budget ran out'),
             ...commonErrors,
           },
         },
