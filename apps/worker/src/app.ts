@@ -7,7 +7,7 @@ import { ApiError, type ErrorCode } from './errors.js';
 import { checkHubRef, listHubFiles } from './hf.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
-import { createSafeFetch } from './safe-fetch.js';
+import { createSafeFetch, type PinnedFetch } from './safe-fetch.js';
 import type { ResolveHost, UrlPolicy } from './url-policy.js';
 
 /** One line per request for the operator's log. Never carries a body, a URL query or model bytes. */
@@ -34,6 +34,8 @@ export interface AppDeps {
   urlPolicy?: Partial<UrlPolicy>;
   /** DNS lookup used to refuse host names that resolve to private addresses (Node). */
   resolveHost?: ResolveHost;
+  /** Connects to the address {@link AppDeps.resolveHost} returned and the policy checked (Node). */
+  pinnedFetch?: PinnedFetch;
   /** Base URL of the Hugging Face Hub (tests point it at a local server). */
   hubBaseUrl?: string;
   log?: (entry: RequestLogEntry) => void;
@@ -332,6 +334,7 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
         fetch: doFetch,
         policy,
         ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}),
+        ...(deps.pinnedFetch ? { pinnedFetch: deps.pinnedFetch } : {}),
         maxRedirects: limits.maxRedirects,
         maxBytes: limits.maxRemoteBytes,
         signal,

@@ -8,6 +8,7 @@ import { type AppDeps, createApp } from './app.js';
 import { configFromEnv } from './config.js';
 import { createEngine } from './engine.js';
 import { resolveLimits } from './limits.js';
+import { pinnedFetch } from './pinned-fetch.js';
 import { scanOffThread } from './scan-thread.js';
 import { type AssetHandler, webAssets } from './web-assets.js';
 
@@ -39,6 +40,7 @@ export async function startServer(
 ): Promise<NodeServer> {
   const deps: AppDeps = {
     resolveHost,
+    pinnedFetch,
     // Node's IncomingMessage, read directly: the web-stream body the adapter builds around it costs
     // a stream hop per chunk, which shows at multi-GB upload sizes.
     rawBody: (c) => {

@@ -80,4 +80,31 @@ describe('createSafeFetch', () => {
   it('sends no method other than GET and HEAD', async () => {
     await expect(make().fetch(`${server.url}/file`, { method: 'POST' })).rejects.toThrow(/POST/);
   });
+
+  it('connects to the address it checked, never letting a second lookup pick another (DNS rebinding)', async () => {
+    // The first answer is public; a rebinding server would answer 127.0.0.1 the next time.
+    const answers = [['93.184.216.34'], ['127.0.0.1']];
+    const looked: string[] = [];
+    const pinned: Array<[string, string]> = [];
+    const safe = createSafeFetch({
+      fetch: () => Promise.reject(new Error('the platform fetch must not resolve a checked name again')),
+      policy: { allowHosts: [], trustedHosts: [] },
+      resolveHost: async (host) => {
+        looked.push(host);
+        return answers.shift() ?? ['127.0.0.1'];
+      },
+      pinnedFetch: async (url, address) => {
+        pinned.push([url.href, address]);
+        return url.pathname === '/start'
+          ? new Response(null, { status: 302, headers: { location: 'https://cdn.example/model.pt' } })
+          : new Response('ok');
+      },
+      maxRedirects: 3,
+      maxBytes: 1 << 20,
+    });
+    // The redirect target resolves (second answer) to loopback: refused, never connected to.
+    expect(await refusal(safe.fetch('https://models.example/start'))).toBe('url-refused:private-address');
+    expect(looked).toEqual(['models.example', 'cdn.example']);
+    expect(pinned).toEqual([['https://models.example/start', '93.184.216.34']]);
+  });
 });

@@ -1,5 +1,11 @@
 import { ApiError } from './errors.js';
-import { checkUrl, type ResolveHost, type UrlPolicy } from './url-policy.js';
+import { type CheckedUrl, checkUrlResolved, type ResolveHost, type UrlPolicy } from './url-policy.js';
+
+/**
+ * Makes one request to `url` over a connection to `address` (an address the policy checked), with
+ * the URL's own host name in the Host header and, for https, in TLS SNI and certificate checks.
+ */
+export type PinnedFetch = (url: URL, address: string, init: RequestInit) => Promise<Response>;
 
 /** Options of {@link createSafeFetch}. */
 export interface SafeFetchOptions {
@@ -11,6 +17,12 @@ export interface SafeFetchOptions {
   /** Response body bytes this fetcher may receive in total, over every request it makes. */
   maxBytes: number;
   signal?: AbortSignal;
+  /**
+   * Connects to the checked address of a resolved name instead of handing the name to `fetch`
+   * (Node; see `pinned-fetch.ts`). Without it (Workers, where private networks are unreachable
+   * anyway) the platform's fetch resolves the name itself.
+   */
+  pinnedFetch?: PinnedFetch;
 }
 
 /** A fetch restricted by the URL policy, plus the bytes it has received so far. */
@@ -76,15 +88,21 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
     const signals = [...new Set([init?.signal, options.signal].filter((s): s is AbortSignal => !!s))];
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
 
-    let url = await checkUrl(String(input), options.policy, options.resolveHost);
+    let checked: CheckedUrl = await checkUrlResolved(String(input), options.policy, options.resolveHost);
     for (let hop = 0; ; hop++) {
-      const response = await options.fetch(url, {
+      const url = checked.url;
+      const init = {
         method,
         headers,
         redirect: 'manual',
         credentials: 'omit',
         ...(signal ? { signal } : {}),
-      } as RequestInit);
+      } as RequestInit;
+      const pinned = checked.addresses?.[0];
+      const response =
+        pinned !== undefined && options.pinnedFetch
+          ? await options.pinnedFetch(url, pinned, init)
+          : await options.fetch(url, init);
       if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
         await response.body?.cancel();
         if (hop >= options.maxRedirects) {
@@ -92,7 +110,7 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
             reason: 'redirects',
           });
         }
-        url = await checkUrl(
+        checked = await checkUrlResolved(
           new URL(response.headers.get('location') as string, url).href,
           options.policy,
           options.resolveHost,

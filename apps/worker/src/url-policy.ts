@@ -50,6 +50,26 @@ function bareHost(url: URL): string {
  * Throws `ApiError('url-refused')` (403) or `ApiError('bad-url')` (400). Returns the parsed URL.
  */
 export async function checkUrl(raw: string, policy: UrlPolicy, resolveHost?: ResolveHost): Promise<URL> {
+  return (await checkUrlResolved(raw, policy, resolveHost)).url;
+}
+
+/** A URL that passed the policy, with the addresses its name resolved to when it was resolved. */
+export interface CheckedUrl {
+  url: URL;
+  /** Every address the check saw and found public; a connection must go to one of these. */
+  addresses?: string[];
+}
+
+/**
+ * {@link checkUrl}, also returning the addresses that were checked, so the caller can connect to
+ * one of them instead of letting its HTTP client resolve the name again (which a DNS server
+ * answering differently the second time, "DNS rebinding", would point at a private address).
+ */
+export async function checkUrlResolved(
+  raw: string,
+  policy: UrlPolicy,
+  resolveHost?: ResolveHost,
+): Promise<CheckedUrl> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -67,7 +87,7 @@ export async function checkUrl(raw: string, policy: UrlPolicy, resolveHost?: Res
   if (policy.allowHosts.length > 0 && !trusted && !policy.allowHosts.some((p) => hostMatches(host, p))) {
     refuse('host-not-allowed', `host ${host} is not in the allowlist`);
   }
-  if (trusted) return url;
+  if (trusted) return { url };
 
   if (url.protocol !== 'https:')
     refuse('scheme', `plain http is allowed only for trusted hosts, not ${host}`);
@@ -76,7 +96,7 @@ export async function checkUrl(raw: string, policy: UrlPolicy, resolveHost?: Res
 
   const literal = ipKind(host);
   if (literal === 'private') refuse('private-address', `${host} is not a public address`);
-  if (literal === 'public') return url;
+  if (literal === 'public') return { url };
 
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || !host.includes('.')) {
     refuse('local-name', `${host} names a local host`);
@@ -92,8 +112,9 @@ export async function checkUrl(raw: string, policy: UrlPolicy, resolveHost?: Res
     if (addresses.length === 0 || addresses.some((a) => ipKind(a) !== 'public')) {
       refuse('private-address', `${host} resolves to a non-public address`);
     }
+    return { url, addresses };
   }
-  return url;
+  return { url };
 }
 
 /** Classifies a host: an IP literal that is public, one that is not, or not an IP literal at all. */
