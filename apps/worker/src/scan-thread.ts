@@ -18,12 +18,25 @@ export interface ThreadSetup {
 }
 
 /** Main thread → scan thread. */
-export type ToThread = { t: 'start'; setup: ThreadSetup } | { t: 'chunk'; bytes: Uint8Array } | { t: 'end' };
+export type ToThread =
+  | { t: 'start'; setup: ThreadSetup }
+  | { t: 'start-url'; url: string; name?: string }
+  | { t: 'chunk'; bytes: Uint8Array }
+  | { t: 'end' }
+  // Replies to the thread's fetches (scan-url), by request id.
+  | { t: 'response'; id: number; status: number; statusText: string; headers: Array<[string, string]> }
+  | { t: 'fetch-error'; id: number; message: string }
+  | { t: 'body'; id: number; bytes: Uint8Array }
+  | { t: 'body-end'; id: number }
+  | { t: 'body-error'; id: number; message: string };
 
 /** Scan thread → main thread. */
 export type FromThread =
   | { t: 'ready'; tid: number | undefined }
   | { t: 'pull' }
+  | { t: 'fetch'; id: number; url: string; method: string; headers: Array<[string, string]> }
+  | { t: 'body-pull'; id: number }
+  | { t: 'body-cancel'; id: number }
   | { t: 'done'; scan: FileScan }
   | { t: 'fail'; code: string | undefined; message: string };
 
@@ -73,8 +86,10 @@ interface Thread {
 }
 
 /**
- * Wraps an engine so that `scanStream` (uploads) runs in a worker thread with a CPU budget. The
- * main thread only moves bytes: it reads the next batch of the upload when the thread asks for it.
+ * Wraps an engine so that `scanStream` (uploads) and `scanUrl` (remote files) run in a worker thread
+ * with a CPU budget. The main thread only moves bytes: it reads the next batch of the upload when
+ * the thread asks for it, and makes the thread's HTTP requests through the policy-checked fetch it
+ * was given (so the URL policy, DNS pinning and transfer cap stay where the request is handled).
  */
 export function scanOffThread(base: Engine, options: OffThreadOptions): Engine {
   // Starting a thread (loading the engine, instantiating the scanner) takes a few hundred ms on a
@@ -90,6 +105,7 @@ export function scanOffThread(base: Engine, options: OffThreadOptions): Engine {
   return {
     ...base,
     scanStream: (body, opts) => scanInThread(take(), body, opts, options),
+    scanUrl: (url, opts) => scanUrlInThread(take(), url, opts, options),
   };
 }
 
@@ -110,41 +126,66 @@ function startThread(wasm: WebAssembly.Module): Thread {
   return { worker, tid };
 }
 
-async function scanInThread(
+/** What a scan kind does with the thread: its first message and its replies to the thread. */
+interface ThreadJob {
+  start: ToThread;
+  /** Handles a message that is neither a result nor `ready`; `post` marks the thread computing again. */
+  onMessage(m: FromThread, io: ThreadIo): void;
+  /** Called once when the job ends, whatever the outcome. */
+  cleanup?(): void;
+  /** Receives the job's I/O as soon as the job exists (before the thread is ready). */
+  attach?(io: ThreadIo): void;
+}
+
+interface ThreadIo {
+  post(m: ToThread, transfer?: ArrayBuffer[]): void;
+  finish(err: unknown, scan?: FileScan): void;
+  readonly settled: boolean;
+}
+
+/**
+ * Runs one scan in `thread`: sends the job's first message once the thread is ready, meters the
+ * thread's CPU time against the budget, and ends (terminating the thread) on the result, the
+ * budget, the request's abort signal or a job error.
+ */
+function runInThread(
   thread: Thread,
-  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-  opts: Parameters<Engine['scanStream']>[1],
+  job: ThreadJob,
+  signal: AbortSignal,
   options: OffThreadOptions,
 ): Promise<FileScan> {
   const { worker } = thread;
-  const setup: ThreadSetup = {
-    name: opts.name,
-    bufferLimit: opts.bufferLimit,
-    ...(opts.size !== undefined ? { size: opts.size } : {}),
-  };
-  const iterator = (Symbol.asyncIterator in body ? body : (body as ReadableStream<Uint8Array>).values())[
-    Symbol.asyncIterator
-  ]() as AsyncIterator<Uint8Array>;
-
-  // Wall time while the thread computes (from handing it a batch to its next request): the measure
+  // Wall time while the thread computes (from a message to it until its next one): the measure
   // where per-thread CPU time is not available.
   let wallUsed = 0;
   let computingSince: number | undefined;
 
-  return await new Promise<FileScan>((resolve, reject) => {
+  return new Promise<FileScan>((resolve, reject) => {
     let settled = false;
     let meter: ReturnType<typeof setInterval> | undefined;
-    const finish = (err: unknown, scan?: FileScan) => {
-      if (settled) return;
-      settled = true;
-      clearInterval(meter);
-      opts.signal.removeEventListener('abort', onAbort);
-      void worker.terminate();
-      if (err !== undefined) reject(err);
-      else resolve(scan as FileScan);
+    const io: ThreadIo = {
+      post(m, transfer) {
+        if (settled) return;
+        worker.postMessage(m, transfer ?? []);
+        computingSince ??= performance.now();
+      },
+      finish(err, scan) {
+        if (settled) return;
+        settled = true;
+        clearInterval(meter);
+        signal.removeEventListener('abort', onAbort);
+        void worker.terminate();
+        job.cleanup?.();
+        if (err !== undefined) reject(err);
+        else resolve(scan as FileScan);
+      },
+      get settled() {
+        return settled;
+      },
     };
-    const onAbort = () => finish(opts.signal.reason ?? new ApiError('time-budget-exceeded', 'aborted'));
-    opts.signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = () => io.finish(signal.reason ?? new ApiError('time-budget-exceeded', 'aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    job.attach?.(io);
 
     void thread.tid.then((tid) => {
       if (settled) return;
@@ -156,7 +197,7 @@ async function scanInThread(
       };
       meter = setInterval(() => {
         if (used() <= options.cpuBudgetMs) return;
-        finish(
+        io.finish(
           new ApiError(
             'time-budget-exceeded',
             `the scan used more than ${options.cpuBudgetMs} ms of CPU time`,
@@ -167,56 +208,8 @@ async function scanInThread(
           ),
         );
       }, METER_MS);
-      worker.postMessage({ t: 'start', setup } satisfies ToThread);
-      computingSince = performance.now();
+      io.post(job.start);
     });
-
-    // One batch is read ahead while the thread starts or works, so a body that fails (too large,
-    // too slow, client gone) ends the request at once, and the thread never waits on the socket
-    // for data that already arrived. Memory: one batch.
-    const readBatch = async (): Promise<Uint8Array<ArrayBuffer> | undefined> => {
-      const parts: Uint8Array[] = [];
-      let n = 0;
-      while (n < BATCH) {
-        const next = await iterator.next();
-        if (next.done) break;
-        parts.push(next.value);
-        n += next.value.byteLength;
-      }
-      if (n === 0) return undefined;
-      // One copy per batch, whose buffer is then moved rather than cloned (socket chunks may share
-      // a pooled buffer that must not be detached).
-      const bytes = new Uint8Array(n);
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.byteLength;
-      }
-      return bytes;
-    };
-    const ahead = () => {
-      const batch = readBatch();
-      // A failing body decides the outcome, not what the engine would make of the part it saw.
-      batch.catch((e: unknown) => finish(e));
-      return batch;
-    };
-    let next = ahead();
-    const feed = async () => {
-      let bytes: Uint8Array<ArrayBuffer> | undefined;
-      try {
-        bytes = await next;
-      } catch {
-        return; // already settled by ahead()
-      }
-      if (settled) return;
-      if (bytes === undefined) {
-        worker.postMessage({ t: 'end' } satisfies ToThread);
-      } else {
-        worker.postMessage({ t: 'chunk', bytes } satisfies ToThread, [bytes.buffer]);
-        next = ahead();
-      }
-      computingSince = performance.now();
-    };
 
     worker.on('message', (m: FromThread) => {
       if (m.t === 'ready') return;
@@ -224,16 +217,157 @@ async function scanInThread(
         wallUsed += performance.now() - computingSince;
         computingSince = undefined;
       }
-      if (m.t === 'pull') {
-        void feed();
-        return;
-      }
-      if (m.t === 'done') finish(undefined, m.scan);
-      else finish(m.code ? new BrineError(m.code, m.message) : new Error(m.message));
+      if (m.t === 'done') io.finish(undefined, m.scan);
+      else if (m.t === 'fail') io.finish(m.code ? new BrineError(m.code, m.message) : new Error(m.message));
+      else job.onMessage(m, io);
     });
-    worker.on('error', (e) => finish(e));
-    worker.on('exit', (code) => finish(new Error(`scan thread exited with code ${code}`)));
-  }).finally(() => {
-    void iterator.return?.();
+    worker.on('error', (e) => io.finish(e));
+    worker.on('exit', (code) => io.finish(new Error(`scan thread exited with code ${code}`)));
   });
+}
+
+function scanInThread(
+  thread: Thread,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  opts: Parameters<Engine['scanStream']>[1],
+  options: OffThreadOptions,
+): Promise<FileScan> {
+  const setup: ThreadSetup = {
+    name: opts.name,
+    bufferLimit: opts.bufferLimit,
+    ...(opts.size !== undefined ? { size: opts.size } : {}),
+  };
+  const iterator = (Symbol.asyncIterator in body ? body : (body as ReadableStream<Uint8Array>).values())[
+    Symbol.asyncIterator
+  ]() as AsyncIterator<Uint8Array>;
+
+  // One batch is read ahead while the thread starts or works, so a body that fails (too large,
+  // too slow, client gone) ends the request at once, and the thread never waits on the socket
+  // for data that already arrived. Memory: one batch.
+  const readBatch = async (): Promise<Uint8Array<ArrayBuffer> | undefined> => {
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    while (n < BATCH) {
+      const next = await iterator.next();
+      if (next.done) break;
+      parts.push(next.value);
+      n += next.value.byteLength;
+    }
+    if (n === 0) return undefined;
+    // One copy per batch, whose buffer is then moved rather than cloned (socket chunks may share
+    // a pooled buffer that must not be detached).
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.byteLength;
+    }
+    return bytes;
+  };
+  let io: ThreadIo | undefined;
+  const ahead = () => {
+    const batch = readBatch();
+    // A failing body decides the outcome, not what the engine would make of the part it saw.
+    batch.catch((e: unknown) => io?.finish(e));
+    return batch;
+  };
+  let next = ahead();
+  const feed = async (to: ThreadIo) => {
+    let bytes: Uint8Array<ArrayBuffer> | undefined;
+    try {
+      bytes = await next;
+    } catch {
+      return; // already settled by ahead()
+    }
+    if (bytes === undefined) to.post({ t: 'end' });
+    else {
+      to.post({ t: 'chunk', bytes }, [bytes.buffer]);
+      next = ahead();
+    }
+  };
+  const run = runInThread(
+    thread,
+    {
+      start: { t: 'start', setup },
+      attach(threadIo) {
+        io = threadIo;
+      },
+      onMessage(m, threadIo) {
+        if (m.t === 'pull') void feed(threadIo);
+      },
+      cleanup: () => {
+        void iterator.return?.();
+      },
+    },
+    opts.signal,
+    options,
+  );
+  return run;
+}
+
+function scanUrlInThread(
+  thread: Thread,
+  url: string,
+  opts: Parameters<Engine['scanUrl']>[1],
+  options: OffThreadOptions,
+): Promise<FileScan> {
+  const bodies = new Map<number, ReadableStreamDefaultReader<Uint8Array>>();
+  const fail = (e: unknown) => (e instanceof Error ? e.message : String(e));
+  return runInThread(
+    thread,
+    {
+      start: { t: 'start-url', url, ...(opts.name ? { name: opts.name } : {}) },
+      onMessage(m, io) {
+        if (m.t === 'fetch') {
+          opts
+            .fetch(m.url, { method: m.method, headers: m.headers, signal: opts.signal })
+            .then((res) => {
+              if (res.body) bodies.set(m.id, res.body.getReader());
+              io.post({
+                t: 'response',
+                id: m.id,
+                status: res.status,
+                statusText: res.statusText,
+                headers: [...res.headers],
+              });
+              if (!res.body) io.post({ t: 'body-end', id: m.id });
+            })
+            .catch((e: unknown) => io.post({ t: 'fetch-error', id: m.id, message: fail(e) }));
+        } else if (m.t === 'body-pull') {
+          const reader = bodies.get(m.id);
+          if (!reader) {
+            io.post({ t: 'body-end', id: m.id });
+            return;
+          }
+          reader.read().then(
+            ({ done, value }) => {
+              if (done) {
+                bodies.delete(m.id);
+                io.post({ t: 'body-end', id: m.id });
+              } else {
+                const bytes = value.slice();
+                io.post({ t: 'body', id: m.id, bytes }, [bytes.buffer]);
+              }
+            },
+            (e: unknown) => {
+              bodies.delete(m.id);
+              io.post({ t: 'body-error', id: m.id, message: fail(e) });
+            },
+          );
+        } else if (m.t === 'body-cancel') {
+          void bodies
+            .get(m.id)
+            ?.cancel()
+            .catch(() => {});
+          bodies.delete(m.id);
+        }
+      },
+      cleanup: () => {
+        for (const reader of bodies.values()) void reader.cancel().catch(() => {});
+        bodies.clear();
+      },
+    },
+    opts.signal,
+    options,
+  );
 }
