@@ -282,6 +282,16 @@ export function createHubConsumer(deps: HubConsumerDeps) {
     return bytes;
   }
 
+  async function hashedAt(repo: string, commit: string): Promise<Map<string, string>> {
+    const { results } = await db
+      .prepare(
+        `SELECT path, sha256 FROM repo_files WHERE repo = ? AND commit_sha = ? AND lfs = 0 AND sha256 IS NOT NULL`,
+      )
+      .bind(repo, commit)
+      .all<{ path: string; sha256: string }>();
+    return new Map(results.map((r) => [r.path, r.sha256]));
+  }
+
   async function handleRevision(msg: RevisionMessage) {
     stats.revisions++;
     const claim = `rev:${msg.repo}@${msg.revision}`;
@@ -297,8 +307,15 @@ export function createHubConsumer(deps: HubConsumerDeps) {
       throw new PermanentHubError(`${listed.files.length} files; the limit is ${limits.maxFilesPerRevision}`);
     }
     stats.filesListed += listed.files.length;
+    // A path at a commit never changes: a git-kept file hashed at this commit before is not read again.
+    const known =
+      listed.commit !== listed.revision || /^[0-9a-f]{40}$/.test(listed.commit)
+        ? await hashedAt(listed.repo, listed.commit)
+        : new Map<string, string>();
     const rows: FileRow[] = listed.files.map((f) => {
       if (f.sha256) return { path: f.path, size: f.size, sha256: f.sha256, lfs: true, status: 'linked' };
+      const hashed = known.get(f.path);
+      if (hashed) return { path: f.path, size: f.size, sha256: hashed, lfs: false, status: 'linked' };
       if (f.size > limits.maxInlineBytes) {
         return {
           path: f.path,
@@ -348,11 +365,11 @@ export function createHubConsumer(deps: HubConsumerDeps) {
     const url = resolveUrl(deps.hubBaseUrl, msg.repo, msg.commit, msg.path);
     if (msg.sha256) {
       const row = (await getContents(db, [msg.sha256])).get(msg.sha256);
-      const mine = row?.status === 'pending' && row.claimed_by === msg.claim;
+      const claim = msg.claim ?? `file:${msg.repo}@${msg.commit}/${msg.path}`;
+      const mine = row?.status === 'pending' && row.claimed_by === claim;
       const need = mine ? 'scan' : contentNeed(row, versions, now(), limits.claimStaleMs);
       if (need === 'nothing' || need === 'wait') return;
       if (need === 'rejudge' && row && (await rejudge(row))) return;
-      const claim = msg.claim ?? `file:${msg.repo}@${msg.commit}/${msg.path}`;
       if (!mine && !(await claimContent(db, msg.sha256, msg.size, claim, now(), limits.claimStaleMs))) return;
       const { fileScan, bytes } = await scanRemote(url, `sha256:${msg.sha256}`);
       stats.scans++;
