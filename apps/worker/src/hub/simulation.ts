@@ -111,6 +111,9 @@ export interface SimulationSummary {
   bytesFetched: number;
   bytesFetchedPerGBHosted: number;
   subrequests: number;
+  /** Average size of a stored (gzip) FileScan and compact report: what D1 holds per content. */
+  storedScanBytes: number;
+  storedReportBytes: number;
   retries: number;
   deadLetters: number;
   unscannableFiles: number;
@@ -205,6 +208,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       }),
     );
   }
+  const sizes = await opts.db
+    .prepare(`SELECT AVG(LENGTH(filescan)) AS scan, AVG(LENGTH(report)) AS report FROM contents`)
+    .first<{ scan: number | null; report: number | null }>();
   const planted = opts.planted ?? [];
   const missed = planted.filter((p) => !reported.has(`${p.repo}\n${p.path}`));
   const s = consumer.stats;
@@ -222,6 +228,8 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     bytesFetched: s.bytesFetched,
     bytesFetchedPerGBHosted: Math.round(s.bytesFetched / Math.max(1e-9, hostedBytes / 1e9)),
     subrequests: s.subrequests,
+    storedScanBytes: Math.round(sizes?.scan ?? 0),
+    storedReportBytes: Math.round(sizes?.report ?? 0),
     retries: s.retries,
     deadLetters: s.deadLetters,
     unscannableFiles,
