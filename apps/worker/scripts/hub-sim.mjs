@@ -88,7 +88,7 @@ db.close();
 
 const s = summary;
 process.stderr.write(
-  [
+  `${[
     `${s.repos} repositories, ${s.files} files in ${s.seconds} s: ${s.reposPerSecond} repos/s, ${s.filesPerSecond} files/s`,
     `distinct contents scanned: ${s.scans}; dedup ratio ${s.dedupRatio} files per scan; re-judged ${s.rejudged}`,
     `bytes fetched: ${s.bytesFetched} for ${(s.hostedBytes / 1e9).toFixed(1)} GB hosted = ${s.bytesFetchedPerGBHosted} bytes per GB`,
@@ -97,7 +97,7 @@ process.stderr.write(
     planted.length ? `planted malicious files reported: ${s.plantedReported}/${s.planted}` : '',
   ]
     .filter(Boolean)
-    .join('\n') + '\n',
+    .join('\n')}\n`,
 );
 if (s.missed.length > 0) {
   process.stderr.write(`MISSED: ${JSON.stringify(s.missed)}\n`);

@@ -406,11 +406,11 @@ describe('hub re-judging in workerd', () => {
     expect(counter.calls()).toBe(0);
     expect(consumer.stats.rejudged).toBeGreaterThanOrEqual(3);
     const finetune = (await (
-      await call('/v1/verdicts/' + '2'.padStart(64, '0'), { headers: auth })
+      await call(`/v1/verdicts/${'2'.padStart(64, '0')}`, { headers: auth })
     ).json()) as Record<string, unknown>;
     expect(finetune).toMatchObject({ verdict: 'dangerous', rulesVersion: 'test-rules-2', current: false });
     const base = (await (
-      await call('/v1/verdicts/' + '1'.padStart(64, '0'), { headers: auth })
+      await call(`/v1/verdicts/${'1'.padStart(64, '0')}`, { headers: auth })
     ).json()) as Record<string, unknown>;
     expect(base).toMatchObject({ verdict: 'clean', rulesVersion: 'test-rules-2' });
     // The repository view follows its contents.
