@@ -1,5 +1,4 @@
 import type {
-  ContainerFinding,
   EvidenceValue,
   FileScan,
   InnerPath,
@@ -12,6 +11,8 @@ import { boundMethodGetattrs } from './bound-method.js';
 import { getRule, RULESET_VERSION } from './catalog.js';
 import { classifyImport, GADGET_SURFACE, type ImportClass } from './classify.js';
 import { builtinPolicies, entriesCover, globMatches, type Policy } from './policy.js';
+import { torchPackageDraft } from './torch-package.js';
+import { torchScriptCallDraft } from './torchscript.js';
 import type { ClassifiedImport, FileReport, Finding, Severity, Verdict } from './types.js';
 
 /** Optional facts about the file that the scan itself does not carry. */
@@ -74,52 +75,6 @@ const LOADER_REJECTS = new Set([
   'bad-argument',
   'unknown-proto',
 ]);
-
-/** TorchScript `code/` reaching the host: classify what it reaches like an import. */
-function torchScriptDraft(cf: ContainerFinding): Draft | undefined {
-  const ev = cf.evidence ?? {};
-  const base = { path: cf.path, ...(cf.offset !== undefined ? { offset: cf.offset } : {}) };
-  const where = typeof ev.line === 'number' ? ` (line ${ev.line}: ${String(ev.code ?? '')})` : '';
-  if (cf.code === 'torchscript-foreign-call' && typeof ev.call === 'string') {
-    const call = ev.call.replace(/\($/, '');
-    // Scripted containers reach submodules with getattr(self, "name"): TorchScript, not host access.
-    if (
-      /^(getattr|setattr|delattr)$/.test(call) &&
-      /\b(get|set|del)attr\(\s*self\s*,/.test(String(ev.code ?? ''))
-    ) {
-      return {
-        ...base,
-        ruleId: 'BRINE-CTR-002',
-        verdict: 'info',
-        severity: 'info',
-        message: `TorchScript attribute access on self${where}`,
-      };
-    }
-    const dot = call.lastIndexOf('.');
-    const c =
-      dot > 0 ? classifyImport(call.slice(0, dot), call.slice(dot + 1)) : classifyImport('builtins', call);
-    const v = c.tier === 'dangerous' || c.family === GADGET_SURFACE ? 'dangerous' : 'suspicious';
-    return {
-      ...base,
-      ruleId: 'BRINE-CTR-002',
-      verdict: v,
-      symbol: call,
-      message: `TorchScript code calls ${call}${c.family ? ` [${c.family}]` : ''}${where}`,
-    };
-  }
-  if (cf.code === 'torchscript-foreign-import' && typeof ev.module === 'string') {
-    const c = classifyImport(ev.module, '*');
-    const v = c.tier === 'dangerous' || c.family === GADGET_SURFACE ? 'dangerous' : 'suspicious';
-    return {
-      ...base,
-      ruleId: 'BRINE-CTR-002',
-      verdict: v,
-      symbol: ev.module,
-      message: `TorchScript code imports ${ev.module}${c.family ? ` [${c.family}]` : ''}${where}`,
-    };
-  }
-  return undefined;
-}
 
 type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Severity };
 
@@ -583,9 +538,15 @@ export function evaluate(
   }
 
   for (const cf of scan.containerFindings) {
-    const ts = torchScriptDraft(cf);
-    if (ts) {
-      drafts.push(ts);
+    // Code inside the archive (TorchScript, torch.package): the readers report facts, judged here.
+    if (cf.code === 'torchscript-call') {
+      const d = torchScriptCallDraft(cf);
+      if (d) drafts.push(d);
+      continue;
+    }
+    const pkg = torchPackageDraft(cf);
+    if (pkg !== null) {
+      if (pkg) drafts.push(pkg);
       continue;
     }
     const info = CONTAINER_INFO.has(cf.code);

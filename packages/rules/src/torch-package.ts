@@ -1,0 +1,97 @@
+import type { ContainerFinding } from '@brine/core';
+import { classifyImport, type ImportClass, isGadgetSurface } from './classify.js';
+import type { Finding } from './types.js';
+
+type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Finding['severity'] };
+
+/**
+ * Dangerous families that are ordinary in source code: `functools.partial`, `getattr(self, name)`,
+ * `super()` are reflection gadgets in a pickle, but in a module's own code they reach nothing outside
+ * the process. `importlib` is the exception: it imports whatever module it is given.
+ */
+function reachesHost(c: ImportClass, module: string): boolean {
+  if (c.tier !== 'dangerous') return false;
+  if (c.family === 'reflection') return module === 'importlib' || module.startsWith('importlib.');
+  return true;
+}
+
+function split(target: string): [string, string] {
+  const dot = target.lastIndexOf('.');
+  return dot > 0 ? [target.slice(0, dot), target.slice(dot + 1)] : ['builtins', target];
+}
+
+const line = (ev: Record<string, string | number | boolean>) =>
+  typeof ev.line === 'number' ? ` (line ${ev.line}: ${String(ev.code ?? '')})` : '';
+
+/**
+ * Judges the torch.package reader's facts (`torch-package*` container findings). Host access from
+ * packaged source or an extern module is dangerous; other code that runs at import is suspicious
+ * (fails `strict`). Returns undefined for facts that need no finding, `null` for codes it does not own.
+ */
+export function torchPackageDraft(cf: ContainerFinding): Draft | undefined | null {
+  const ev = cf.evidence ?? {};
+  const base = { path: cf.path, ...(cf.offset !== undefined ? { offset: cf.offset } : {}) };
+  switch (cf.code) {
+    case 'torch-package':
+      return { ...base, ruleId: 'BRINE-CTR-005', verdict: 'info', severity: 'info', message: cf.message };
+    case 'torch-package-extern': {
+      const module = String(ev.module ?? '');
+      const c = classifyImport(module, 'brine_module_probe');
+      if (reachesHost(c, module)) {
+        return {
+          ...base,
+          symbol: module,
+          ruleId: 'BRINE-CTR-004',
+          verdict: 'dangerous',
+          message: `torch.package takes ${module} [${c.family}] from the loading machine (extern module): packaged code gets host access through it`,
+        };
+      }
+      if (isGadgetSurface(module)) return undefined;
+      return {
+        ...base,
+        symbol: module,
+        ruleId: 'BRINE-CTR-005',
+        verdict: 'suspicious',
+        message: `torch.package imports ${module} from the loading machine (extern module): code outside the archive runs on load`,
+      };
+    }
+    case 'torch-package-import': {
+      const module = String(ev.module ?? '');
+      const name = typeof ev.name === 'string' && ev.name !== '*' ? ev.name : 'brine_module_probe';
+      const c = classifyImport(module, name);
+      if (!reachesHost(c, module)) return undefined;
+      const what = typeof ev.name === 'string' ? `${module}.${ev.name}` : module;
+      return {
+        ...base,
+        symbol: what,
+        ruleId: 'BRINE-CTR-004',
+        verdict: 'dangerous',
+        message: `packaged source imports ${what} [${c.family}]${line(ev)}`,
+      };
+    }
+    case 'torch-package-call': {
+      const target = String(ev.target ?? '');
+      const [module, name] = split(target);
+      const c = classifyImport(module, name);
+      if (!reachesHost(c, module)) return undefined;
+      const when = ev.onLoad === true ? 'runs at import' : 'in a function';
+      return {
+        ...base,
+        symbol: target,
+        ruleId: 'BRINE-CTR-004',
+        verdict: 'dangerous',
+        severity: ev.onLoad === true ? 'critical' : 'high',
+        message: `packaged source ${ev.reference === true ? 'names' : 'calls'} ${target} [${c.family}] (${when})${line(ev)}`,
+      };
+    }
+    case 'torch-package-load-code':
+      return {
+        ...base,
+        ruleId: 'BRINE-CTR-005',
+        verdict: 'suspicious',
+        message: `packaged module ${String(ev.module ?? '')} runs code when PackageImporter imports it${line(ev)}`,
+      };
+    default:
+      return null;
+  }
+}
