@@ -284,12 +284,13 @@ describe('evaluate', () => {
       }),
     );
     expect(evil.verdict).toBe('dangerous');
-    expect(evil.findings.map((f) => [f.ruleId, f.verdict, f.symbol])).toEqual([
+    const judged = evil.findings.filter((f) => f.ruleId.startsWith('BRINE-CTR'));
+    expect(judged.map((f) => [f.ruleId, f.verdict, f.symbol])).toEqual([
       ['BRINE-CTR-002', 'dangerous', 'aten::from_file'],
       ['BRINE-CTR-002', 'dangerous', 'os.system'],
       ['BRINE-CTR-003', 'dangerous', 'evil_ns::run'],
     ]);
-    expect(evil.findings[0]?.message).toMatch(/in M\.__setstate__, line 3/);
+    expect(judged[0]?.message).toMatch(/in M\.__setstate__, line 3/);
   });
 
   it('keeps a dangerous verdict when the stream is also incomplete, with the problem listed', () => {

@@ -183,7 +183,8 @@ function isTorchStoragePid(pid: EvidenceValue, r: ScanResult): boolean {
   if (!imp?.resolved || classifyImport(imp.module, imp.name).tier !== 'safe') return false;
   // torch.save names the legacy storage class (FloatStorage...) or UntypedStorage.
   if (!/Storage$/.test(imp.name)) return false;
-  return key?.kind === 'str' && location?.kind === 'str' && numel?.kind === 'int';
+  // torch.package's PackageImporter names `.data/<key>.storage` with an int key
+  return (key?.kind === 'str' || key?.kind === 'int') && location?.kind === 'str' && numel?.kind === 'int';
 }
 
 /** Legacy torch.save (before 1.6) records each nn.Module class with its source: ('module', cls, file, source). */

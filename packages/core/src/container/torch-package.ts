@@ -21,8 +21,13 @@ export function isTorchPackage(names: readonly string[], prefix: string | undefi
 /** Bytes of one packaged source file read for analysis. */
 export const MAX_PACKAGE_SOURCE_BYTES = 4 * 1024 * 1024;
 
-/** The first line torch's `_mock.py` (and every mocked module, which is a copy of it) carries. */
-const MOCK_MARKER = /\bMockedObject\b/;
+/**
+ * What `PackageExporter.mock()` writes for a mocked module (torch's `_MOCK_IMPL` stub): attribute
+ * access returns a `MockedObject` from the packaged `_mock` module. Matched exactly; mocked modules
+ * are still analysed like any other source.
+ */
+const MOCK_STUB =
+  /^from _mock import MockedObject\s+def __getattr__\(attr: str\):\s+return MockedObject\(__name__ \+ '\.' \+ attr, _suppress_err=True\)$/;
 
 export class TorchPackageCollector {
   private readonly sources: Array<{ entry: string; module: string; isPackage: boolean; text: string }> = [];
@@ -60,12 +65,10 @@ export class TorchPackageCollector {
 
   notes(): Note[] {
     const notes: Note[] = [];
-    const mocked = this.sources.filter(
-      (s) => s.module !== '_mock' && MOCK_MARKER.test(s.text) && isMockCopy(s.text, this.sources),
-    );
+    const mocked = this.sources.filter((s) => MOCK_STUB.test(s.text.trim()));
     const mockedNames = new Set(mocked.map((s) => s.module));
     const packaged = this.sources.filter((s) => s.module !== '_mock' && !mockedNames.has(s.module));
-    const packagedNames = new Set(packaged.map((s) => s.module));
+    const packagedNames = new Set(this.sources.map((s) => s.module));
     notes.push({
       kind: 'finding',
       code: 'torch-package',
@@ -97,7 +100,7 @@ export class TorchPackageCollector {
       }
       return false;
     };
-    for (const s of packaged) {
+    for (const s of this.sources) {
       let facts: ReturnType<typeof readPythonModule>;
       try {
         facts = readPythonModule(s.text, s.module, s.isPackage);
@@ -163,10 +166,4 @@ export class TorchPackageCollector {
     }
     return notes;
   }
-}
-
-/** torch writes every mocked module as a copy of `_mock.py`; a module merely naming MockedObject is not one. */
-function isMockCopy(text: string, sources: Array<{ module: string; text: string }>): boolean {
-  const mock = sources.find((s) => s.module === '_mock');
-  return mock !== undefined && mock.text.trim() === text.trim();
 }

@@ -85,7 +85,9 @@ describe('formats and streams', () => {
     const calls = r.containerFindings.filter((f) => f.code === 'torchscript-call');
     expect(calls.map((f) => f.evidence?.kind)).not.toContain('unresolved');
     const evil = await scanFixture('torchscript-evil-code.pt');
-    const hit = evil.containerFindings.find((f) => f.code === 'torchscript-call' && f.evidence?.kind === 'unresolved');
+    const hit = evil.containerFindings.find(
+      (f) => f.code === 'torchscript-call' && f.evidence?.kind === 'unresolved',
+    );
     expect(hit?.evidence?.target).toBe('os.system');
     expect(hit?.path.at(-1)).toMatch(/code\/.*\.py$/);
   });

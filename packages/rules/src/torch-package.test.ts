@@ -1,0 +1,53 @@
+import type { ContainerFinding } from '@brine/core';
+import { describe, expect, it } from 'vitest';
+import { torchPackageDraft } from './torch-package.js';
+
+const f = (code: string, evidence: Record<string, string | number | boolean>): ContainerFinding => ({
+  code,
+  message: code,
+  path: ['p.pt', 'p/models/net.py'],
+  evidence,
+});
+
+describe('torchPackageDraft', () => {
+  it('extern modules: host access is dangerous, stdlib/torch pass, others are suspicious', () => {
+    expect(torchPackageDraft(f('torch-package-extern', { module: 'subprocess' }))).toMatchObject({
+      ruleId: 'BRINE-CTR-004',
+      verdict: 'dangerous',
+    });
+    expect(torchPackageDraft(f('torch-package-extern', { module: 'torch.nn' }))).toBeUndefined();
+    expect(torchPackageDraft(f('torch-package-extern', { module: 'builtins' }))).toBeUndefined();
+    expect(torchPackageDraft(f('torch-package-extern', { module: 'transformers' }))).toMatchObject({
+      ruleId: 'BRINE-CTR-005',
+      verdict: 'suspicious',
+    });
+  });
+
+  it('calls that reach the host are dangerous with their line; reflection in source is not', () => {
+    const d = torchPackageDraft(
+      f('torch-package-call', { target: 'os.system', line: 6, code: 'os.system("x")', onLoad: true }),
+    );
+    expect(d).toMatchObject({ ruleId: 'BRINE-CTR-004', verdict: 'dangerous', severity: 'critical' });
+    expect(d?.message).toMatch(/runs at import\) \(line 6: os\.system\("x"\)\)/);
+    expect(torchPackageDraft(f('torch-package-call', { target: 'builtins.eval', line: 2 }))?.verdict).toBe(
+      'dangerous',
+    );
+    expect(torchPackageDraft(f('torch-package-call', { target: 'importlib.import_module' }))?.verdict).toBe(
+      'dangerous',
+    );
+    expect(torchPackageDraft(f('torch-package-call', { target: 'functools.partial' }))).toBeUndefined();
+    expect(torchPackageDraft(f('torch-package-call', { target: 'builtins.getattr' }))).toBeUndefined();
+    expect(torchPackageDraft(f('torch-package-call', { target: 'torch.nn.Linear' }))).toBeUndefined();
+  });
+
+  it('imports of host modules are dangerous; other load-time code is suspicious', () => {
+    expect(torchPackageDraft(f('torch-package-import', { module: 'socket', line: 1 }))?.verdict).toBe(
+      'dangerous',
+    );
+    expect(torchPackageDraft(f('torch-package-import', { module: 'torch', name: 'nn' }))).toBeUndefined();
+    expect(
+      torchPackageDraft(f('torch-package-load-code', { module: 'm', line: 3, code: 'x = f()' })),
+    ).toMatchObject({ ruleId: 'BRINE-CTR-005', verdict: 'suspicious' });
+    expect(torchPackageDraft(f('zip-crc-mismatch', {}))).toBeNull();
+  });
+});
