@@ -16,8 +16,9 @@ torch release cannot slip a host-reaching operator in unnoticed, the script stop
   - a namespace is not in NAMESPACES (a human must decide what it is), or
   - an operator takes a string argument whose name suggests a path, URL, library or command and it is
     neither DANGEROUS nor in REVIEWED_STRING_ARGS with a reason.
-Operators that are not in the output (custom namespaces registered by a native library, operators of a
-newer torch) are judged "unlisted" by brine: they fail the default policy.
+Operators that are not in the output are judged "unlisted" by brine (BRINE-CTR-003): those of other
+namespaces (registered by a native library) fail the default policy; unknown names in torch's own
+namespaces (a newer torch's operators) are suspicious unless the name suggests host access.
 """
 import re
 import sys

@@ -243,7 +243,7 @@ export const rules: readonly RuleDoc[] = [
     title: 'TorchScript code calls an operator torch does not register',
     severity: 'high',
     explanation:
-      "The TorchScript code (or the mobile bytecode operator table) calls an operator, method or torch.classes class that is not in the registry of the torch release brine's classification was generated from. Operators of other namespaces exist only after a native library registering them was loaded (torch.ops.load_library), which runs that library's code; brine cannot see what such an operator does, so the default policy fails it rather than guess.",
+      "The TorchScript code (or the mobile bytecode operator table) calls an operator, method or torch.classes class that is not in the registry of the torch release brine's classification was generated from. Operators of other namespaces exist only after a native library registering them was loaded (torch.ops.load_library), which runs that library's code: brine cannot see what such an operator does, so it is dangerous and fails the default policy. An unknown operator of torch's own namespaces (aten, prim, quantized...) is most likely one a newer torch added: it is suspicious (fails the strict policy) unless its name suggests files, processes, libraries or the network.",
     remediation: `Check where the operator comes from. If the library is yours and trusted, waive the finding for this file. ${VERIFY}`,
     references: ['https://pytorch.org/tutorials/advanced/torch_script_custom_ops.html'],
     tags: ['security', 'torchscript'],

@@ -52,6 +52,22 @@ export function classifyOperator(operator: string): OperatorClass | undefined {
  */
 const LANGUAGE_METHODS = new Set(['__init__', '__new__', '__getstate__', '__setstate__']);
 
+/**
+ * Words in an operator name that suggest host access. An operator of torch's own namespaces that the
+ * table does not know (a newer torch added it) is only suspicious, unless its name says it may touch
+ * files, processes, libraries or the network.
+ */
+const HOST_WORDS =
+  /file|save|load|open|read|write|mmap|shm|share|socket|exec|system|spawn|popen|librar|dlopen|url|http|rpc|send|recv/i;
+
+/** Is `ns::name` in a namespace torch itself registers (not a native library's), with a harmless-looking name? */
+function isTorchOwned(operator: string): boolean {
+  const sep = operator.indexOf('::');
+  if (sep < 0) return false;
+  const ns = operator.slice(0, sep);
+  return Object.hasOwn(NAMESPACE_REASONS, ns) && ns !== 'c10d' && !HOST_WORDS.test(operator.slice(sep + 2));
+}
+
 type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Finding['severity'] };
 
 /** Where a call sits, for messages: `in Model.__setstate__, line 12: torch.save(w, "/tmp/x")`. */
@@ -79,18 +95,27 @@ export function torchScriptCallDraft(cf: ContainerFinding): Draft | undefined {
     verdict: 'dangerous',
     message: `TorchScript ${how} ${c.operator} [${c.class}]${at}: ${c.reason}`,
   });
-  const unlisted = (what: string): Draft => ({
-    ...base,
-    ruleId: 'BRINE-CTR-003',
-    verdict: 'dangerous',
-    severity: 'high',
-    message: `TorchScript ${what}${at}: not registered in torch ${TORCHSCRIPT_REGISTRY_TORCH}, so brine cannot tell what it does (operators of other namespaces come from a native library loaded before the archive)`,
-  });
+  const unlisted = (what: string, torchOwned: boolean): Draft =>
+    torchOwned
+      ? {
+          ...base,
+          ruleId: 'BRINE-CTR-003',
+          verdict: 'suspicious',
+          severity: 'medium',
+          message: `TorchScript ${what}${at}: not in the registry of torch ${TORCHSCRIPT_REGISTRY_TORCH} that brine's classification comes from (an operator of a newer torch?), so brine cannot tell what it does`,
+        }
+      : {
+          ...base,
+          ruleId: 'BRINE-CTR-003',
+          verdict: 'dangerous',
+          severity: 'high',
+          message: `TorchScript ${what}${at}: not registered by torch ${TORCHSCRIPT_REGISTRY_TORCH}; operators of other namespaces exist only once a native library registering them is loaded, so brine cannot tell what it does`,
+        };
 
   switch (kind) {
     case 'operator': {
       const c = classifyOperator(target);
-      if (!c) return unlisted(`operator ${target}`);
+      if (!c) return unlisted(`operator ${target}`, isTorchOwned(target));
       return c.fine ? undefined : dangerous(c, ev.via === 'bytecode' ? 'bytecode runs' : 'code calls');
     }
     case 'method': {
@@ -99,10 +124,13 @@ export function torchScriptCallDraft(cf: ContainerFinding): Draft | undefined {
       if (bad) return dangerous(bad, 'code calls method');
       if (ev.archiveDefined === true || LANGUAGE_METHODS.has(target)) return undefined;
       if (candidates.some((c) => c?.fine) || CLASS_METHODS.has(target)) return undefined;
-      return unlisted(`method .${target}() is neither defined by the archive nor a registered operator, and`);
+      return unlisted(
+        `method .${target}() is neither defined by the archive nor a registered operator`,
+        !HOST_WORDS.test(target),
+      );
     }
     case 'custom-class':
-      return CLASSES.has(target) ? undefined : unlisted(`class torch.classes ${target}`);
+      return CLASSES.has(target) ? undefined : unlisted(`class torch.classes ${target}`, false);
     case 'builtin':
     case 'class':
       return undefined;
@@ -121,6 +149,6 @@ export function torchScriptCallDraft(cf: ContainerFinding): Draft | undefined {
       };
     }
     default:
-      return unlisted(`${kind} ${target}`);
+      return unlisted(`${kind} ${target}`, false);
   }
 }
