@@ -11,7 +11,7 @@ import { boundMethodGetattrs } from './bound-method.js';
 import { getRule, RULESET_VERSION } from './catalog.js';
 import { classifyImport, GADGET_SURFACE, type ImportClass } from './classify.js';
 import { builtinPolicies, entriesCover, globMatches, type Policy } from './policy.js';
-import { torchPackageDraft } from './torch-package.js';
+import { packagedScriptModules, torchPackageDraft } from './torch-package.js';
 import { torchScriptCallDraft } from './torchscript.js';
 import type { ClassifiedImport, FileReport, Finding, Severity, Verdict } from './types.js';
 
@@ -232,6 +232,16 @@ function streamFindings(
     }
   }
 
+  for (const i of packagedScriptModules(r)) {
+    if (!classes[i]?.denied) {
+      classes[i] = {
+        tier: 'known',
+        reason:
+          "torch.package's importer rebuilds a packaged ScriptModule from .data/ts_code, whose TorchScript brine judges operator by operator",
+      };
+    }
+  }
+
   // First call that applies each import, for evidence.
   const callOf = new Map<number, PickleCall>();
   for (const c of r.calls) {
@@ -322,8 +332,12 @@ function streamFindings(
     });
   }
 
+  const scriptModules = new Set(packagedScriptModules(r));
   for (const p of r.persistentIds) {
     if (isTorchStoragePid(p.pid, r) || isTorchModulePid(p.pid)) continue;
+    // ('reduce_package', id, unpackage_script_module, (module_id,)): torch.package's packaged ScriptModule
+    const fn = p.pid.kind === 'tuple' ? p.pid.items[2] : undefined;
+    if (fn?.kind === 'global' && scriptModules.has(fn.importIndex)) continue;
     out.push({
       ruleId: 'BRINE-PKL-002',
       verdict: 'suspicious',

@@ -1,5 +1,7 @@
 import type { ContainerFinding } from '@brine/core';
 import { describe, expect, it } from 'vitest';
+import { evaluate } from './evaluate.js';
+import { fileScan, int, StreamBuilder, str, tuple } from './test-support/scan-builder.js';
 import { torchPackageDraft } from './torch-package.js';
 
 const f = (code: string, evidence: Record<string, string | number | boolean>): ContainerFinding => ({
@@ -16,6 +18,7 @@ describe('torchPackageDraft', () => {
       verdict: 'dangerous',
     });
     expect(torchPackageDraft(f('torch-package-extern', { module: 'torch.nn' }))).toBeUndefined();
+    expect(torchPackageDraft(f('torch-package-extern', { module: 'torch.jit._script' }))).toBeUndefined();
     expect(torchPackageDraft(f('torch-package-extern', { module: 'builtins' }))).toBeUndefined();
     expect(torchPackageDraft(f('torch-package-extern', { module: 'transformers' }))).toMatchObject({
       ruleId: 'BRINE-CTR-005',
@@ -49,5 +52,19 @@ describe('torchPackageDraft', () => {
       torchPackageDraft(f('torch-package-load-code', { module: 'm', line: 3, code: 'x = f()' })),
     ).toMatchObject({ ruleId: 'BRINE-CTR-005', verdict: 'suspicious' });
     expect(torchPackageDraft(f('zip-crc-mismatch', {}))).toBeNull();
+  });
+});
+
+describe('packaged ScriptModules in a torch.package pickle', () => {
+  it("accept unpackage_script_module only as a ('reduce_package', id, fn, args) persistent id", () => {
+    const b = new StreamBuilder(3, ['p.pt', 'p/model/model.pkl']);
+    const fn = b.imp('torch.jit._script', 'unpackage_script_module');
+    b.persid(tuple(str('reduce_package'), int(7), fn, tuple(str('0'))));
+    const ok = evaluate(fileScan([b.stream('torch.package pickle')]));
+    expect(ok).toMatchObject({ verdict: 'clean', fails: false });
+
+    const called = new StreamBuilder(3, ['p.pt', 'p/model/model.pkl']);
+    called.call(called.imp('torch.jit._script', 'unpackage_script_module'), [str('0')]);
+    expect(evaluate(fileScan([called.stream()])).verdict).toBe('dangerous');
   });
 });

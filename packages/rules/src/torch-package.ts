@@ -1,4 +1,4 @@
-import type { ContainerFinding } from '@brine/core';
+import type { ContainerFinding, ScanResult } from '@brine/core';
 import { classifyImport, type ImportClass, isGadgetSurface } from './classify.js';
 import type { Finding } from './types.js';
 
@@ -36,6 +36,10 @@ export function torchPackageDraft(cf: ContainerFinding): Draft | undefined | nul
       return { ...base, ruleId: 'BRINE-CTR-005', verdict: 'info', severity: 'info', message: cf.message };
     case 'torch-package-extern': {
       const module = String(ev.module ?? '');
+      // torch and NumPy are on every loading machine and extern in every package (the pickles' own
+      // torch imports come from there); what packaged code does with them is judged at its calls.
+      const top = module.split('.')[0] ?? '';
+      if (top === 'torch' || top === 'numpy') return undefined;
       const c = classifyImport(module, 'brine_module_probe');
       if (reachesHost(c, module)) {
         return {
@@ -95,3 +99,51 @@ export function torchPackageDraft(cf: ContainerFinding): Draft | undefined | nul
       return null;
   }
 }
+
+/**
+ * Imports of `torch.jit._script.unpackage_script_module` that a torch.package pickle uses only the way
+ * `ScriptModule.__reduce_package__` writes it: as the function of a `('reduce_package', id, fn, args)`
+ * persistent id, which PackageImporter answers by compiling the archive's `.data/ts_code` TorchScript
+ * (reported and judged as TorchScript calls). Any other use keeps its dangerous tier.
+ */
+export function packagedScriptModules(r: ScanResult): number[] {
+  const out: number[] = [];
+  r.imports.forEach((imp, i) => {
+    if (
+      !imp.resolved ||
+      imp.called ||
+      imp.module !== 'torch.jit._script' ||
+      imp.name !== 'unpackage_script_module'
+    )
+      return;
+    let uses = 0;
+    let shaped = 0;
+    const visit = (v: EvidenceLike, depth: number, asPackageFn: boolean) => {
+      if (depth > 8) return;
+      if (v.kind === 'global' && v.importIndex === i) {
+        uses++;
+        if (asPackageFn) shaped++;
+      } else if (v.kind === 'tuple' || v.kind === 'list' || v.kind === 'set' || v.kind === 'frozenset') {
+        const pkg = v.kind === 'tuple' && v.items[0]?.kind === 'str' && v.items[0].value === 'reduce_package';
+        v.items.forEach((x, k) => {
+          visit(x, depth + 1, pkg && k === 2 && depth === 0);
+        });
+      } else if (v.kind === 'dict') {
+        for (const [a, b] of v.entries) {
+          visit(a, depth + 1, false);
+          visit(b, depth + 1, false);
+        }
+      }
+    };
+    for (const p of r.persistentIds) visit(p.pid, 0, false);
+    for (const c of r.calls) {
+      visit(c.target, 1, false);
+      for (const a of c.args) visit(a, 1, false);
+      if (c.kwargs) visit(c.kwargs, 1, false);
+    }
+    if (uses > 0 && uses === shaped) out.push(i);
+  });
+  return out;
+}
+
+type EvidenceLike = ScanResult['persistentIds'][number]['pid'];

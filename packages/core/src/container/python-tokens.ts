@@ -95,7 +95,7 @@ export function tokenizePython(src: string): LogicalLine[] {
     current.tokens.push(t);
   };
   const endLine = () => {
-    if (current && current.tokens.length) lines.push(current);
+    if (current?.tokens.length) lines.push(current);
     current = undefined;
   };
 

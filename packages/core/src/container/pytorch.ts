@@ -103,7 +103,14 @@ async function scanEntries(
   )
     kind = 'torch-package';
   else if (dirEntries.length > 0 && dirEntries.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
-  const script = kind === 'torchscript' ? new TorchScriptCollector() : undefined;
+  // torch.package keeps the TorchScript of packaged ScriptModules under .data/ts_code/code/
+  const script = kind === 'torchscript' || kind === 'torch-package' ? new TorchScriptCollector() : undefined;
+  const codeDir =
+    prefix === undefined
+      ? undefined
+      : kind === 'torch-package'
+        ? `${prefix}/.data/ts_code/code/`
+        : `${prefix}/code/`;
   const pkg =
     kind === 'torch-package' && prefix !== undefined ? new TorchPackageCollector(prefix) : undefined;
 
@@ -188,12 +195,7 @@ async function scanEntries(
       await checkCrc(source, opened, en, ctx);
       continue;
     }
-    if (
-      kind === 'torchscript' &&
-      prefix !== undefined &&
-      en.name.startsWith(`${prefix}/code/`) &&
-      !en.name.endsWith('.pkl')
-    ) {
+    if (script && codeDir !== undefined && en.name.startsWith(codeDir) && !en.name.endsWith('.pkl')) {
       codeEntries.push(en.name);
       await readCodeText(opened.reader, label + en.name, en.uncompressedSize, ctx, (text) =>
         script?.addSource(label + en.name, text),

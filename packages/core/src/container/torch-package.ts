@@ -18,8 +18,8 @@ export function isTorchPackage(names: readonly string[], prefix: string | undefi
   return names.includes(`${prefix}/.data/version`) && names.includes(`${prefix}/.data/extern_modules`);
 }
 
-/** Bytes of one packaged source file read for analysis. */
-export const MAX_PACKAGE_SOURCE_BYTES = 4 * 1024 * 1024;
+/** Bytes of one source file (TorchScript code/, packaged module, bytecode.pkl) read for analysis: traced graphs of big models print megabytes of code. */
+export const MAX_PACKAGE_SOURCE_BYTES = 16 * 1024 * 1024;
 
 /**
  * What `PackageExporter.mock()` writes for a mocked module (torch's `_MOCK_IMPL` stub): attribute

@@ -513,7 +513,12 @@ function settleFormat(archive: ArchiveFacts, ctx: ReaderContext): void {
   } else if (prefix !== undefined && isTorchPackage(names, prefix)) {
     ctx.setFormat('torch-package');
     const pkg = new TorchPackageCollector(prefix);
-    for (const s of archive.sources) if (pkg.wants(s.name)) pkg.add(s.name, s.text);
+    const tsCode = `${prefix}/.data/ts_code/code/`;
+    for (const s of archive.sources) {
+      if (pkg.wants(s.name)) pkg.add(s.name, s.text);
+      else if (s.name.startsWith(tsCode)) archive.script.addSource(s.name, s.text);
+    }
+    for (const n of archive.script.notes()) ctx.note(n);
     for (const n of pkg.notes()) ctx.note(n);
     if (archive.sourcesDropped) {
       ctx.note({

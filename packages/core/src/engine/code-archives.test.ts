@@ -62,6 +62,13 @@ describe('code inside torch archives', () => {
     expect(call?.evidence).toMatchObject({ line: 6, onLoad: true });
   });
 
+  it('reads the TorchScript of ScriptModules a torch.package holds (.data/ts_code)', async () => {
+    const r = await scan(bufferSource('p.pt', read('package-scripted-evil.pt')));
+    expect(r.format).toBe('torch-package');
+    const hit = r.containerFindings.find((f) => f.evidence?.target === 'aten::from_file');
+    expect(hit?.path.at(-1)).toMatch(/\.data\/ts_code\/code\/__torch__\.py$/);
+  });
+
   it('the streaming reader reports the same facts as the random-access reader', async () => {
     const files = readdirSync(dir).filter((f) => /\.(pt|ptl)$/.test(f));
     expect(files.length).toBeGreaterThan(10);
