@@ -15,6 +15,12 @@ function reachesHost(c: ImportClass, module: string): boolean {
   return true;
 }
 
+/**
+ * Namespace escapes in source: an escape attribute read from anything (`x.__globals__`), the builtins
+ * module as a value, and the functions that hand out a namespace (`globals()`, `vars()`...).
+ */
+const ESCAPES = /^(\.\w+|builtins|builtins\.(?:globals|locals|vars|__dict__))$/;
+
 function split(target: string): [string, string] {
   const dot = target.lastIndexOf('.');
   return dot > 0 ? [target.slice(0, dot), target.slice(dot + 1)] : ['builtins', target];
@@ -75,6 +81,16 @@ export function torchPackageDraft(cf: ContainerFinding): Draft | undefined | nul
     }
     case 'torch-package-call': {
       const target = String(ev.target ?? '');
+      const escape = ESCAPES.exec(target);
+      if (escape) {
+        return {
+          ...base,
+          symbol: target,
+          ruleId: 'BRINE-CTR-004',
+          verdict: 'dangerous',
+          message: `packaged source reaches ${escape[1] ?? target} [reflection]: a walk to globals, builtins or frames${line(ev)}`,
+        };
+      }
       const [module, name] = split(target);
       const c = classifyImport(module, name);
       if (!reachesHost(c, module)) return undefined;

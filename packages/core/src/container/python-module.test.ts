@@ -50,6 +50,15 @@ describe('readPythonModule', () => {
     ]);
   });
 
+  it('reports escape attributes and the builtins module wherever they appear', () => {
+    const calls = readPythonModule(
+      'def f(self):\n  self.__dict__.update({})\n  g = f.__globals__\n  x = ().__class__.__bases__[0].__subclasses__()\n  y = getattr(__builtins__, "ev" + "al")\n',
+      'm',
+      false,
+    ).calls.map((c) => c.target);
+    expect(calls).toEqual(['.__globals__', '.__subclasses__', 'builtins.getattr', 'builtins']);
+  });
+
   it('lists statements that run at import, not definitions or plain assignments', () => {
     expect(facts.statements.map((s) => s.line)).toEqual([9, 11, 18]);
   });

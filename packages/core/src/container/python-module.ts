@@ -62,6 +62,26 @@ const BUILTIN_CALLABLES = new Set([
   'help',
 ]);
 
+/**
+ * Attributes that walk from any object to globals, builtins or frames (the classic escapes from a
+ * restricted namespace): reported wherever they appear, whatever they are read from.
+ */
+const ESCAPE_ATTRIBUTES = new Set([
+  '__globals__',
+  '__builtins__',
+  '__subclasses__',
+  '__code__',
+  '__import__',
+  '__loader__',
+  'f_globals',
+  'f_locals',
+  'f_back',
+  'f_builtins',
+  'gi_frame',
+  'tb_frame',
+  'cr_frame',
+]);
+
 /** Compound-statement headers that only structure code (`try: import x / except ImportError:`). */
 const STRUCTURAL = new Set(['try', 'except', 'else', 'finally']);
 
@@ -225,6 +245,16 @@ function findCalls(
   if (t[0]?.text === 'import' || t[0]?.text === 'from') return;
   for (let i = 0; i < t.length; i++) {
     const tok = t[i] as Token;
+    if (tok.kind === 'name' && t[i - 1]?.text === '.' && ESCAPE_ATTRIBUTES.has(tok.text)) {
+      out.push({
+        target: `.${tok.text}`,
+        line: tok.line,
+        code: codeAt(tok.line),
+        onLoad,
+        reference: t[i + 1]?.text !== '(',
+      });
+      continue;
+    }
     if (tok.kind !== 'name' || t[i - 1]?.text === '.') continue;
     if ((t[i - 1]?.text === 'def' || t[i - 1]?.text === 'class') && i === 1) continue;
     const chain = [tok.text];
@@ -234,6 +264,11 @@ function findCalls(
       j += 2;
     }
     const called = t[j]?.text === '(';
+    for (const part of chain.slice(1)) {
+      if (ESCAPE_ATTRIBUTES.has(part)) {
+        out.push({ target: `.${part}`, line: tok.line, code: codeAt(tok.line), onLoad, reference: !called });
+      }
+    }
     const bound = aliases.get(chain[0] as string);
     if (bound !== undefined) {
       if (chain.length > 1 || called) {
@@ -253,7 +288,7 @@ function findCalls(
         onLoad,
         reference: !called,
       });
-    } else if (chain[0] === '__builtins__' || chain[0] === 'builtins') {
+    } else if ((chain[0] === '__builtins__' || chain[0] === 'builtins') && !aliases.has(chain[0] as string)) {
       out.push({
         target: ['builtins', ...chain.slice(1)].join('.'),
         line: tok.line,
