@@ -39,10 +39,8 @@ describe('torchPackageDraft', () => {
       'dangerous',
     );
     expect(torchPackageDraft(f('torch-package-call', { target: 'functools.partial' }))).toBeUndefined();
-    for (const escape of ['.__globals__', '.__subclasses__', 'builtins', 'builtins.globals']) {
-      expect(torchPackageDraft(f('torch-package-call', { target: escape }))?.verdict, escape).toBe(
-        'dangerous',
-      );
+    for (const walk of ['.__globals__', '.__subclasses__', 'builtins', 'builtins.globals']) {
+      expect(torchPackageDraft(f('torch-package-call', { target: walk }))?.verdict, walk).toBe('dangerous');
     }
     expect(torchPackageDraft(f('torch-package-call', { target: 'builtins.getattr' }))).toBeUndefined();
     expect(torchPackageDraft(f('torch-package-call', { target: 'torch.nn.Linear' }))).toBeUndefined();

@@ -81,14 +81,14 @@ export function torchPackageDraft(cf: ContainerFinding): Draft | undefined | nul
     }
     case 'torch-package-call': {
       const target = String(ev.target ?? '');
-      const escape = ESCAPES.exec(target);
-      if (escape) {
+      const namespaceWalk = ESCAPES.exec(target);
+      if (namespaceWalk) {
         return {
           ...base,
           symbol: target,
           ruleId: 'BRINE-CTR-004',
           verdict: 'dangerous',
-          message: `packaged source reaches ${escape[1] ?? target} [reflection]: a walk to globals, builtins or frames${line(ev)}`,
+          message: `packaged source reaches ${namespaceWalk[1] ?? target} [reflection]: a walk to globals, builtins or frames${line(ev)}`,
         };
       }
       const [module, name] = split(target);
