@@ -4,7 +4,7 @@ import type { RuleDoc } from './types.js';
  * Version of the rule set and its allow/deny lists. It goes into every report so a result can be
  * cached by (file SHA-256, versions); bump it whenever a list or a rule changes.
  */
-export const RULESET_VERSION = '2026.11.1';
+export const RULESET_VERSION = '2026.11.2';
 
 const SAFETENSORS =
   'Prefer a data-only format: convert the weights to safetensors (or load with torch.load(weights_only=True), which refuses every import outside its allowlist).';
@@ -226,13 +226,49 @@ export const rules: readonly RuleDoc[] = [
   {
     id: 'BRINE-CTR-002',
     name: 'torchscript-host-access',
-    title: 'TorchScript code reaches outside torch',
+    title: 'TorchScript code calls an operator that reaches the host',
     severity: 'critical',
     explanation:
-      "A TorchScript archive carries source under code/ that torch.jit.load compiles and runs. Model code only needs torch operators and the archive's own classes; a line that imports or calls host modules (os, subprocess, builtins eval/exec/open, importlib...) runs on the loading machine.",
-    remediation: `Do not load this archive with torch.jit.load. Re-export the model from trusted source code. ${VERIFY}`,
-    references: ['https://pytorch.org/docs/stable/jit.html'],
+      "A TorchScript archive carries source under code/ (and, for the lite interpreter, an operator table in bytecode.pkl) that torch.jit.load compiles and runs; a scripted __setstate__ runs during the load itself. brine reads that code as torch's importer does: torch.<name> is the registered operator aten::<name>, ops.<ns>.<name> is <ns>::<name>, <value>.<name>() a method of the archive's classes or a builtin operator, strings and comments are data. Each operator is judged against a classification generated from torch's own operator registry: tensor math and language primitives are fine; operators that map or read files (aten::from_file, shared=True maps the file writable), write files (aten::save), talk to other processes (c10d::*, prim::rpc_*) or call back into Python are dangerous. A name torch's importer cannot resolve (os.system, eval) is reported here too. The finding names the file, the function, the line and the operator.",
+    remediation: `Do not load this archive with torch.jit.load or torch.load. Re-export the model from trusted source code. ${VERIFY}`,
+    references: [
+      'https://pytorch.org/docs/stable/jit.html',
+      'https://pytorch.org/docs/stable/generated/torch.from_file.html',
+    ],
     tags: ['security', 'torchscript', 'code-execution'],
+  },
+  {
+    id: 'BRINE-CTR-003',
+    name: 'torchscript-unlisted-operator',
+    title: 'TorchScript code calls an operator torch does not register',
+    severity: 'high',
+    explanation:
+      "The TorchScript code (or the mobile bytecode operator table) calls an operator, method or torch.classes class that is not in the registry of the torch release brine's classification was generated from. Operators of other namespaces exist only after a native library registering them was loaded (torch.ops.load_library), which runs that library's code: brine cannot see what such an operator does, so it is dangerous and fails the default policy. An unknown operator of torch's own namespaces (aten, prim, quantized...) is most likely one a newer torch added: it is suspicious (fails the strict policy) unless its name suggests files, processes, libraries or the network.",
+    remediation: `Check where the operator comes from. If the library is yours and trusted, waive the finding for this file. ${VERIFY}`,
+    references: ['https://pytorch.org/tutorials/advanced/torch_script_custom_ops.html'],
+    tags: ['security', 'torchscript'],
+  },
+  {
+    id: 'BRINE-CTR-004',
+    name: 'torch-package-host-access',
+    title: 'torch.package source reaches the host',
+    severity: 'critical',
+    explanation:
+      'A torch.package archive (PackageExporter) carries Python modules that PackageImporter imports, running their top-level code, as soon as a pickle in the archive names one of their classes; extern modules are imported from the loading machine. brine reads the packaged source (imports with their aliases, calls, statements that run at import) and reports a packaged module that imports or calls something reaching the host (os, subprocess, eval/exec, open, importlib, network...) and every extern module that gives such access. The finding names the module, the line and the call.',
+    remediation: `Do not import this package with torch.package.PackageImporter. Re-export the model from trusted source code. ${VERIFY}`,
+    references: ['https://pytorch.org/docs/stable/package.html'],
+    tags: ['security', 'torch-package', 'code-execution'],
+  },
+  {
+    id: 'BRINE-CTR-005',
+    name: 'torch-package-code-on-load',
+    title: 'torch.package module runs code when imported',
+    severity: 'medium',
+    explanation:
+      'A packaged module runs statements other than definitions, imports and plain assignments when PackageImporter imports it (a call, a loop, a decorator), or the archive imports a module from the host that is neither the standard library, torch nor NumPy. Nothing found reaches the host, but the code runs on load: the default policy reports it, the strict policy fails it.',
+    remediation: `Review the named lines. ${VERIFY}`,
+    references: ['https://pytorch.org/docs/stable/package.html'],
+    tags: ['torch-package'],
   },
   {
     id: 'BRINE-SCAN-001',

@@ -249,21 +249,26 @@ describe('evaluate', () => {
     expect(odd).toMatchObject({ verdict: 'suspicious', fails: false });
   });
 
-  it('classifies what TorchScript code reaches and ignores its own attribute access', () => {
+  it('judges the operators TorchScript code calls, not the words in its strings', () => {
     const b = new StreamBuilder(2, ['m.pt', 'archive/data.pkl']);
     b.call(b.imp('__torch__.torch.nn.modules.container', 'Sequential'), [], 'NEWOBJ');
     const code = ['m.pt', 'archive/code/__torch__/m.py'];
+    const call = (target: string, kind: string, extra: Record<string, string | number | boolean> = {}) => ({
+      code: 'torchscript-call',
+      message: `calls ${target}`,
+      path: code,
+      evidence: { target, kind, via: 'code', count: 1, line: 3, code: `x = ${target}(y)`, ...extra },
+    });
     const benign = evaluate(
       fileScan([b.stream('torchscript data.pkl')], {
         format: 'torchscript',
         containerFindings: [
           { code: 'torchscript-code', message: 'carries code', path: ['m.pt'] },
-          {
-            code: 'torchscript-foreign-call',
-            message: 'getattr(',
-            path: code,
-            evidence: { line: 3, code: '_0 = getattr(self, "0")', call: 'getattr(' },
-          },
+          call('aten::linear', 'operator'),
+          call('prim::RaiseException', 'operator'),
+          call('getattr', 'builtin'),
+          call('forward', 'method', { archiveDefined: true }),
+          call('size', 'method', { archiveDefined: false }),
         ],
       }),
     );
@@ -272,25 +277,20 @@ describe('evaluate', () => {
       fileScan([b.stream('torchscript data.pkl')], {
         format: 'torchscript',
         containerFindings: [
-          {
-            code: 'torchscript-foreign-call',
-            message: 'os.system',
-            path: code,
-            evidence: { line: 9, code: 'os.system("x")', call: 'os.system' },
-          },
-          {
-            code: 'torchscript-foreign-import',
-            message: 'imports subprocess',
-            path: code,
-            evidence: { line: 1, code: 'import subprocess', module: 'subprocess' },
-          },
+          call('aten::from_file', 'operator', { function: 'M.__setstate__' }),
+          call('os.system', 'unresolved'),
+          call('evil_ns::run', 'operator'),
         ],
       }),
     );
     expect(evil.verdict).toBe('dangerous');
-    expect(
-      evil.findings.filter((f) => f.ruleId === 'BRINE-CTR-002' && f.verdict === 'dangerous'),
-    ).toHaveLength(2);
+    const judged = evil.findings.filter((f) => f.ruleId.startsWith('BRINE-CTR'));
+    expect(judged.map((f) => [f.ruleId, f.verdict, f.symbol])).toEqual([
+      ['BRINE-CTR-002', 'dangerous', 'aten::from_file'],
+      ['BRINE-CTR-002', 'dangerous', 'os.system'],
+      ['BRINE-CTR-003', 'dangerous', 'evil_ns::run'],
+    ]);
+    expect(judged[0]?.message).toMatch(/in M\.__setstate__, line 3/);
   });
 
   it('keeps a dangerous verdict when the stream is also incomplete, with the problem listed', () => {

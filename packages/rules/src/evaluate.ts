@@ -1,5 +1,4 @@
 import type {
-  ContainerFinding,
   EvidenceValue,
   FileScan,
   InnerPath,
@@ -12,6 +11,8 @@ import { boundMethodGetattrs } from './bound-method.js';
 import { getRule, RULESET_VERSION } from './catalog.js';
 import { classifyImport, GADGET_SURFACE, type ImportClass } from './classify.js';
 import { builtinPolicies, entriesCover, globMatches, type Policy } from './policy.js';
+import { packagedScriptModules, torchPackageDraft } from './torch-package.js';
+import { torchScriptCallDraft } from './torchscript.js';
 import type { ClassifiedImport, FileReport, Finding, Severity, Verdict } from './types.js';
 
 /** Optional facts about the file that the scan itself does not carry. */
@@ -74,52 +75,6 @@ const LOADER_REJECTS = new Set([
   'bad-argument',
   'unknown-proto',
 ]);
-
-/** TorchScript `code/` reaching the host: classify what it reaches like an import. */
-function torchScriptDraft(cf: ContainerFinding): Draft | undefined {
-  const ev = cf.evidence ?? {};
-  const base = { path: cf.path, ...(cf.offset !== undefined ? { offset: cf.offset } : {}) };
-  const where = typeof ev.line === 'number' ? ` (line ${ev.line}: ${String(ev.code ?? '')})` : '';
-  if (cf.code === 'torchscript-foreign-call' && typeof ev.call === 'string') {
-    const call = ev.call.replace(/\($/, '');
-    // Scripted containers reach submodules with getattr(self, "name"): TorchScript, not host access.
-    if (
-      /^(getattr|setattr|delattr)$/.test(call) &&
-      /\b(get|set|del)attr\(\s*self\s*,/.test(String(ev.code ?? ''))
-    ) {
-      return {
-        ...base,
-        ruleId: 'BRINE-CTR-002',
-        verdict: 'info',
-        severity: 'info',
-        message: `TorchScript attribute access on self${where}`,
-      };
-    }
-    const dot = call.lastIndexOf('.');
-    const c =
-      dot > 0 ? classifyImport(call.slice(0, dot), call.slice(dot + 1)) : classifyImport('builtins', call);
-    const v = c.tier === 'dangerous' || c.family === GADGET_SURFACE ? 'dangerous' : 'suspicious';
-    return {
-      ...base,
-      ruleId: 'BRINE-CTR-002',
-      verdict: v,
-      symbol: call,
-      message: `TorchScript code calls ${call}${c.family ? ` [${c.family}]` : ''}${where}`,
-    };
-  }
-  if (cf.code === 'torchscript-foreign-import' && typeof ev.module === 'string') {
-    const c = classifyImport(ev.module, '*');
-    const v = c.tier === 'dangerous' || c.family === GADGET_SURFACE ? 'dangerous' : 'suspicious';
-    return {
-      ...base,
-      ruleId: 'BRINE-CTR-002',
-      verdict: v,
-      symbol: ev.module,
-      message: `TorchScript code imports ${ev.module}${c.family ? ` [${c.family}]` : ''}${where}`,
-    };
-  }
-  return undefined;
-}
 
 type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Severity };
 
@@ -228,7 +183,8 @@ function isTorchStoragePid(pid: EvidenceValue, r: ScanResult): boolean {
   if (!imp?.resolved || classifyImport(imp.module, imp.name).tier !== 'safe') return false;
   // torch.save names the legacy storage class (FloatStorage...) or UntypedStorage.
   if (!/Storage$/.test(imp.name)) return false;
-  return key?.kind === 'str' && location?.kind === 'str' && numel?.kind === 'int';
+  // torch.package's PackageImporter names `.data/<key>.storage` with an int key
+  return (key?.kind === 'str' || key?.kind === 'int') && location?.kind === 'str' && numel?.kind === 'int';
 }
 
 /** Legacy torch.save (before 1.6) records each nn.Module class with its source: ('module', cls, file, source). */
@@ -272,6 +228,16 @@ function streamFindings(
         tier: 'known',
         reason:
           'builtins.getattr only rebuilds bound methods of framework objects (getattr(obj, name), never called while loading)',
+      };
+    }
+  }
+
+  for (const i of packagedScriptModules(r)) {
+    if (!classes[i]?.denied) {
+      classes[i] = {
+        tier: 'known',
+        reason:
+          "torch.package's importer rebuilds a packaged ScriptModule from .data/ts_code, whose TorchScript brine judges operator by operator",
       };
     }
   }
@@ -366,8 +332,12 @@ function streamFindings(
     });
   }
 
+  const scriptModules = new Set(packagedScriptModules(r));
   for (const p of r.persistentIds) {
     if (isTorchStoragePid(p.pid, r) || isTorchModulePid(p.pid)) continue;
+    // ('reduce_package', id, unpackage_script_module, (module_id,)): torch.package's packaged ScriptModule
+    const fn = p.pid.kind === 'tuple' ? p.pid.items[2] : undefined;
+    if (fn?.kind === 'global' && scriptModules.has(fn.importIndex)) continue;
     out.push({
       ruleId: 'BRINE-PKL-002',
       verdict: 'suspicious',
@@ -583,9 +553,15 @@ export function evaluate(
   }
 
   for (const cf of scan.containerFindings) {
-    const ts = torchScriptDraft(cf);
-    if (ts) {
-      drafts.push(ts);
+    // Code inside the archive (TorchScript, torch.package): the readers report facts, judged here.
+    if (cf.code === 'torchscript-call') {
+      const d = torchScriptCallDraft(cf);
+      if (d) drafts.push(d);
+      continue;
+    }
+    const pkg = torchPackageDraft(cf);
+    if (pkg !== null) {
+      if (pkg) drafts.push(pkg);
       continue;
     }
     const info = CONTAINER_INFO.has(cf.code);

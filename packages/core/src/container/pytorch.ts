@@ -3,8 +3,10 @@ import type { FormatId } from '../engine/types.js';
 import type { ScanResult } from '../pickle/events.js';
 import { type ForwardReader, sliceSource } from '../source/stream.js';
 import type { ByteSource } from '../source/types.js';
+import { readBytecode, readCodeText } from './code-entries.js';
 import { crc32 } from './crc32.js';
-import { analyzeTorchScript } from './torchscript.js';
+import { isTorchPackage, TorchPackageCollector } from './torch-package.js';
+import { TorchScriptCollector } from './torchscript.js';
 import type { ContainerReader, Note, ReaderContext } from './types.js';
 import {
   checkLayout,
@@ -25,7 +27,7 @@ import {
  */
 export const zipReader: ContainerReader = {
   format: 'zip',
-  version: `${ZIP_READER_VERSION}.1`,
+  version: `${ZIP_READER_VERSION}.2`,
   detect: (head) =>
     head[0] === 0x50 &&
     head[1] === 0x4b &&
@@ -33,8 +35,6 @@ export const zipReader: ContainerReader = {
   open: readZipArchive,
 };
 
-/** Bytes of a `code/` entry read for TorchScript analysis. */
-const MAX_CODE_BYTES = 4 * 1024 * 1024;
 /** Largest pickle entry whose CRC is checked (CVE-2025-10156); bigger ones would cost a second read. */
 const MAX_CRC_BYTES = 64 * 1024 * 1024;
 
@@ -95,7 +95,24 @@ async function scanEntries(
       has(`${prefix}/constants.pkl`) || dirEntries.some((e) => e.name.startsWith(`${prefix}/code/`))
         ? 'torchscript'
         : 'pytorch-zip';
-  } else if (dirEntries.length > 0 && dirEntries.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
+  } else if (
+    isTorchPackage(
+      dirEntries.map((e) => e.name),
+      prefix,
+    )
+  )
+    kind = 'torch-package';
+  else if (dirEntries.length > 0 && dirEntries.every((e) => e.name.endsWith('.npy'))) kind = 'npz';
+  // torch.package keeps the TorchScript of packaged ScriptModules under .data/ts_code/code/
+  const script = kind === 'torchscript' || kind === 'torch-package' ? new TorchScriptCollector() : undefined;
+  const codeDir =
+    prefix === undefined
+      ? undefined
+      : kind === 'torch-package'
+        ? `${prefix}/.data/ts_code/code/`
+        : `${prefix}/code/`;
+  const pkg =
+    kind === 'torch-package' && prefix !== undefined ? new TorchPackageCollector(prefix) : undefined;
 
   // data.pkl first: its persistent ids name the storages torch reads as raw bytes
   const dataPkl = prefix === undefined ? undefined : `${prefix}/data.pkl`;
@@ -148,7 +165,11 @@ async function scanEntries(
       });
     }
     const tensorData =
-      kind !== 'zip' && kind !== 'npz' && prefix !== undefined && en.name.startsWith(`${prefix}/data/`);
+      kind !== 'zip' &&
+      kind !== 'npz' &&
+      prefix !== undefined &&
+      (en.name.startsWith(`${prefix}/data/`) ||
+        (kind === 'torch-package' && en.name.startsWith(`${prefix}/.data/`) && en.name.endsWith('.storage')));
     if (
       PICKLE_FORMATS.has(fmt) &&
       tensorData &&
@@ -159,6 +180,9 @@ async function scanEntries(
     }
     if (PICKLE_FORMATS.has(fmt)) {
       const isDataPkl = en.name === dataPkl;
+      if (script && en.name === `${prefix}/bytecode.pkl`) {
+        await readBytecode(opened.reader, label + en.name, en.uncompressedSize, script, ctx);
+      }
       const expected = expectedFormats(en.name);
       if (expected && !expected.includes(fmt)) {
         ctx.note({
@@ -180,15 +204,17 @@ async function scanEntries(
       await checkCrc(source, opened, en, ctx);
       continue;
     }
-    if (
-      kind === 'torchscript' &&
-      prefix !== undefined &&
-      en.name.startsWith(`${prefix}/code/`) &&
-      !en.name.endsWith('.pkl')
-    ) {
+    if (script && codeDir !== undefined && en.name.startsWith(codeDir) && !en.name.endsWith('.pkl')) {
       codeEntries.push(en.name);
-      const text = await opened.reader.read(Math.min(en.uncompressedSize, MAX_CODE_BYTES));
-      for (const n of analyzeTorchScript(label + en.name, new TextDecoder().decode(text))) ctx.note(n);
+      await readCodeText(opened.reader, label + en.name, en.uncompressedSize, ctx, (text) =>
+        script?.addSource(label + en.name, text),
+      );
+      continue;
+    }
+    if (pkg?.wants(en.name)) {
+      await readCodeText(opened.reader, label + en.name, en.uncompressedSize, ctx, (text) =>
+        pkg.add(en.name, text),
+      );
       continue;
     }
     if (fmt === 'unknown') continue; // tensor bytes, metadata files
@@ -206,6 +232,8 @@ async function scanEntries(
     checkLayout(dir.entries, dir.centralDirectoryOffset, dir.prefixLength, layout);
     for (const n of layout) ctx.note(n);
   }
+  for (const n of script?.notes() ?? []) ctx.note(n);
+  for (const n of pkg?.notes() ?? []) ctx.note({ ...n, ...(n.entry ? { entry: label + n.entry } : {}) });
   if (codeEntries.length) {
     ctx.note({
       kind: 'finding',
@@ -221,6 +249,8 @@ function roleOf(en: ZipEntry, kind: FormatId, prefix: string | undefined): strin
   if (prefix !== undefined && en.name === `${prefix}/data.pkl`)
     return kind === 'torchscript' ? 'torchscript data.pkl' : 'torch data.pkl';
   if (prefix !== undefined && en.name === `${prefix}/constants.pkl`) return 'torchscript constants.pkl';
+  if (prefix !== undefined && en.name === `${prefix}/bytecode.pkl`) return 'torchscript bytecode.pkl';
+  if (kind === 'torch-package') return 'torch.package pickle';
   if (kind === 'npz') return 'npz member';
   return 'zip entry';
 }

@@ -1,10 +1,12 @@
 import { BrineError } from '../engine/types.js';
 import { chunkReader, type ForwardReader } from '../source/stream.js';
+import { readBytecode, readCodeText } from './code-entries.js';
 import { Bzip2Decoder, decode } from './compressed.js';
 import { crc32 } from './crc32.js';
 import { storageKeys } from './pytorch.js';
 import { detectFormat } from './registry.js';
-import { analyzeTorchScript } from './torchscript.js';
+import { isTorchPackage, TorchPackageCollector } from './torch-package.js';
+import { TorchScriptCollector } from './torchscript.js';
 import type { Note, ReaderContext } from './types.js';
 import { inflateChunks, zipLzmaDecoder } from './zip.js';
 
@@ -89,7 +91,14 @@ export async function readZipStream(reader: ForwardReader, ctx: ReaderContext): 
   let zip64: { entries: number; cdSize: number; cdOffset: number } | undefined;
   let firstCentralAt: number | undefined;
   let garbageReported = false;
-  const archive: ArchiveFacts = { names: [], codeEntries: [], storages: new Set() };
+  const archive: ArchiveFacts = {
+    names: [],
+    codeEntries: [],
+    storages: new Set(),
+    script: new TorchScriptCollector(),
+    sources: [],
+    sourceBytes: 0,
+  };
 
   const fail = (code: string, message: string, offset: number) =>
     note({ kind: 'problem', code, message, offset });
@@ -410,7 +419,19 @@ async function handleContent(
   // data.pkl before them): skipped unsniffed, as the random-access reader does.
   if (!content || (archive.storages.has(name) && record.uncompressedSize > 0)) return false;
   const fmt = detectFormat(await content.peek(512), record.uncompressedSize);
+  if (
+    PICKLE_FORMATS.has(fmt) &&
+    prefix !== undefined &&
+    /^\.data\/\d+\.storage$/.test(name.slice(prefix.length + 1)) &&
+    ctx.looksLikePickle &&
+    !(await ctx.looksLikePickle(await content.peek(4096)))
+  ) {
+    return false; // torch.package tensor bytes that merely start like a pickle
+  }
   if (PICKLE_FORMATS.has(fmt)) {
+    if (prefix !== undefined && name === `${prefix}/bytecode.pkl`) {
+      await readBytecode(content, name, record.uncompressedSize, archive.script, ctx);
+    }
     const fileOffset = record.method === 0 ? dataStart : undefined;
     const { scan } = await ctx.scanPickle(content, name, roleOf(name, prefix), {
       joblib: true,
@@ -423,8 +444,16 @@ async function handleContent(
     // TorchScript source that torch.jit.load compiles and runs (pickles under code/, the
     // `*.debug_pkl`, were scanned above): analysed as text, as the random-access reader does.
     archive.codeEntries.push(name);
-    const text = await content.read(MAX_CODE_BYTES);
-    for (const n of analyzeTorchScript(name, new TextDecoder().decode(text))) ctx.note(n);
+    await readCodeText(content, name, record.uncompressedSize, ctx, (text) =>
+      archive.script.addSource(name, text),
+    );
+  } else if (prefix !== undefined && (name.endsWith('.py') || name === `${prefix}/.data/extern_modules`)) {
+    // Maybe torch.package source: kept until the archive's kind is known at its end (bounded).
+    await readCodeText(content, name, record.uncompressedSize, ctx, (text) => {
+      archive.sourceBytes += text.length;
+      if (archive.sourceBytes <= MAX_SOURCE_TOTAL) archive.sources.push({ name, text });
+      else archive.sourcesDropped = true;
+    });
   } else if (fmt !== 'unknown') {
     await ctx.nestedStream(content, name, { role: roleOf(name, prefix) });
   } else {
@@ -436,8 +465,8 @@ async function handleContent(
   return (await content.peek(1)).length === 0;
 }
 
-/** Bytes of a TorchScript `code/` entry read for analysis (as the random-access reader does). */
-const MAX_CODE_BYTES = 4 * 1024 * 1024;
+/** Python source kept while the stream has not yet shown whether the zip is a torch.package. */
+const MAX_SOURCE_TOTAL = 64 * 1024 * 1024;
 
 /** What the stream has shown of the archive's layout so far (torch's folder, code entries). */
 interface ArchiveFacts {
@@ -447,6 +476,12 @@ interface ArchiveFacts {
   codeEntries: string[];
   /** Entries data.pkl names as storages (`<prefix>/data/<key>`). */
   storages: Set<string>;
+  /** What `code/` and `bytecode.pkl` call (reported only if the archive is TorchScript). */
+  script: TorchScriptCollector;
+  /** `.py` entries and `.data/extern_modules` (read as torch.package source if the archive is one). */
+  sources: Array<{ name: string; text: string }>;
+  sourceBytes: number;
+  sourcesDropped?: boolean;
 }
 
 /** Roles as the random-access reader names them; the archive's kind is not known until its end. */
@@ -466,12 +501,30 @@ function settleFormat(archive: ArchiveFacts, ctx: ReaderContext): void {
   if (prefix !== undefined && has(`${prefix}/data.pkl`)) {
     const script = has(`${prefix}/constants.pkl`) || archive.codeEntries.length > 0;
     ctx.setFormat(script ? 'torchscript' : 'pytorch-zip');
+    if (script) for (const n of archive.script.notes()) ctx.note(n);
     if (script && archive.codeEntries.length) {
       ctx.note({
         kind: 'finding',
         code: 'torchscript-code',
         message: `TorchScript archive carries ${archive.codeEntries.length} code entries that torch.jit.load compiles and runs`,
         evidence: { entries: archive.codeEntries.slice(0, 20).join(', '), count: archive.codeEntries.length },
+      });
+    }
+  } else if (prefix !== undefined && isTorchPackage(names, prefix)) {
+    ctx.setFormat('torch-package');
+    const pkg = new TorchPackageCollector(prefix);
+    const tsCode = `${prefix}/.data/ts_code/code/`;
+    for (const s of archive.sources) {
+      if (pkg.wants(s.name)) pkg.add(s.name, s.text);
+      else if (s.name.startsWith(tsCode)) archive.script.addSource(s.name, s.text);
+    }
+    for (const n of archive.script.notes()) ctx.note(n);
+    for (const n of pkg.notes()) ctx.note(n);
+    if (archive.sourcesDropped) {
+      ctx.note({
+        kind: 'problem',
+        code: 'limit-code-size',
+        message: `torch.package source beyond ${MAX_SOURCE_TOTAL} bytes was not kept for analysis while streaming`,
       });
     }
   } else if (names.length > 0 && names.every((n) => n.endsWith('.npy'))) ctx.setFormat('npz');

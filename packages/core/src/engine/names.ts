@@ -5,7 +5,14 @@ import type { FormatId } from './types.js';
  * compared with the detected content, because a pickle dressed as `.safetensors`, `.png` or
  * `.bin` is how scanners that route by name were bypassed (CVE-2025-1889, CVE-2025-10155).
  */
-const TORCH: FormatId[] = ['pytorch-zip', 'torchscript', 'legacy-torch', 'legacy-torch-tar', 'zip'];
+const TORCH: FormatId[] = [
+  'pytorch-zip',
+  'torchscript',
+  'torch-package',
+  'legacy-torch',
+  'legacy-torch-tar',
+  'zip',
+];
 const PICKLE: FormatId[] = ['pickle', 'joblib', 'legacy-torch'];
 const COMPRESSED: FormatId[] = ['gzip', 'zlib', 'bz2', 'xz', 'lz4'];
 const NOT_PICKLE: FormatId[] = ['unknown', 'safetensors', 'gguf', 'zip', 'tar', 'gzip', 'npy'];
@@ -23,7 +30,7 @@ const BY_EXTENSION: Record<string, FormatId[]> = {
   npz: ['npz', 'zip'],
   safetensors: ['safetensors'],
   gguf: ['gguf'],
-  zip: ['zip', 'pytorch-zip', 'torchscript', 'npz'],
+  zip: ['zip', 'pytorch-zip', 'torchscript', 'torch-package', 'npz'],
   mar: ['zip', 'pytorch-zip', 'torchscript'],
   gz: ['gzip'],
   tgz: ['gzip'],

@@ -23,7 +23,13 @@ export interface ScanStreamOptions {
 }
 
 /** Formats read as zip archives: for them an end record at the end is expected, not a polyglot. */
-const ZIP_FAMILY: ReadonlySet<string> = new Set(['zip', 'pytorch-zip', 'torchscript', 'npz']);
+const ZIP_FAMILY: ReadonlySet<string> = new Set([
+  'zip',
+  'pytorch-zip',
+  'torchscript',
+  'torch-package',
+  'npz',
+]);
 
 /** Bytes at the end of a stream kept to look for a zip end record (a pickle/zip polyglot). */
 const TAIL = 0xffff + 22;

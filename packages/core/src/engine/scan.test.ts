@@ -27,7 +27,7 @@ const findings = (r: FileScan) => r.containerFindings.map((f) => f.code);
 const problems = (r: FileScan) => r.problems.map((p) => p.code);
 const hasPayload = (r: FileScan) =>
   imports(r).some((i) => PAYLOAD_IMPORTS.includes(i)) ||
-  findings(r).some((c) => c === 'torchscript-foreign-call' || c === 'torchscript-foreign-import');
+  r.containerFindings.some((f) => f.code === 'torchscript-call' && f.evidence?.kind === 'unresolved');
 
 describe('every manifest fixture', () => {
   const all = manifest();
@@ -82,10 +82,13 @@ describe('formats and streams', () => {
     expect(roles).toContain('torchscript constants.pkl');
     const code = r.containerFindings.find((f) => f.code === 'torchscript-code');
     expect(code?.evidence?.entries).toMatch(/code\/__torch__/);
-    expect(findings(r)).not.toContain('torchscript-foreign-call');
+    const calls = r.containerFindings.filter((f) => f.code === 'torchscript-call');
+    expect(calls.map((f) => f.evidence?.kind)).not.toContain('unresolved');
     const evil = await scanFixture('torchscript-evil-code.pt');
-    const hit = evil.containerFindings.find((f) => f.code === 'torchscript-foreign-call');
-    expect(hit?.evidence?.call).toBe('os.system');
+    const hit = evil.containerFindings.find(
+      (f) => f.code === 'torchscript-call' && f.evidence?.kind === 'unresolved',
+    );
+    expect(hit?.evidence?.target).toBe('os.system');
     expect(hit?.path.at(-1)).toMatch(/code\/.*\.py$/);
   });
 

@@ -30,7 +30,13 @@ export interface ScanOptions {
 }
 
 const HEAD = 512;
-const ZIP_FAMILY: ReadonlySet<FormatId> = new Set(['zip', 'pytorch-zip', 'torchscript', 'npz']);
+const ZIP_FAMILY: ReadonlySet<FormatId> = new Set([
+  'zip',
+  'pytorch-zip',
+  'torchscript',
+  'torch-package',
+  'npz',
+]);
 
 /** A `FileScan` with nothing found yet, stamped with the engine and reader versions. */
 function emptyFileScan(file: string, size: number): FileScan {

@@ -6,6 +6,7 @@ export type FormatId =
   | 'zip'
   | 'pytorch-zip'
   | 'torchscript'
+  | 'torch-package'
   | 'legacy-torch'
   | 'legacy-torch-tar'
   | 'tar'
