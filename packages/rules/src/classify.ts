@@ -1,6 +1,8 @@
 import { KNOWN_GENERATED, KNOWN_TEXT, SAFE_TEXT } from './data/allowlist.js';
 import { DANGEROUS_ATTRIBUTES, DANGEROUS_FAMILIES } from './data/denylist.js';
+import { SURFACE_CLASSES, SURFACE_ENTRIES, SURFACE_FAMILIES } from './data/gadget-surface.js';
 import { STDLIB_MODULES } from './data/stdlib.js';
+import type { SurfaceClass } from './data/surface-types.js';
 import type { ImportTier } from './types.js';
 
 /** How one `find_class(module, name)` is classified, before any policy is applied. */
@@ -67,6 +69,41 @@ for (const table of KNOWN_GENERATED) {
     KNOWN.set(module, set);
     for (const n of names) set.add(n);
   }
+}
+
+/**
+ * The generated classification of the gadget surface (scripts/gadget-surface.py): module -> name -> the
+ * reviewed entry class that decided it. Consulted after the hand-kept lists and the denylist wildcards,
+ * so it can label and clear names but never overrides a reviewed decision.
+ */
+const SURFACE = new Map<string, Map<string, SurfaceClass>>();
+const SURFACE_CLASS = new Map(SURFACE_CLASSES.map((c) => [c.id, c]));
+for (const [id, text] of Object.entries(SURFACE_ENTRIES)) {
+  const cls = SURFACE_CLASS.get(id);
+  if (!cls) continue;
+  for (const [module, names] of parsePairs(text)) {
+    const byName = SURFACE.get(module) ?? new Map<string, SurfaceClass>();
+    SURFACE.set(module, byName);
+    for (const n of names) if (!byName.has(n)) byName.set(n, cls);
+  }
+}
+/** Family of each name the generator found dangerous by capability: `family module name ...` lines. */
+const SURFACE_FAMILY = new Map<string, Map<string, string>>();
+for (const line of SURFACE_FAMILIES.split('\n')) {
+  const [family, module, ...names] = line.trim().split(/\s+/);
+  if (!family || !module) continue;
+  const byName = SURFACE_FAMILY.get(module) ?? new Map<string, string>();
+  SURFACE_FAMILY.set(module, byName);
+  for (const n of names) byName.set(n, family);
+}
+
+/** The generated entry class of `module.name` (either spelling), if the generator classified it. */
+export function surfaceClassOf(module: string, name: string): SurfaceClass | undefined {
+  for (const m of moduleSpellings(module)) {
+    const c = SURFACE.get(m)?.get(name);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 const DANGER_EXACT = new Map<string, Map<string, string>>();
@@ -294,6 +331,21 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
       family: wild.family,
       reason: `${module}.${name}: module ${wild.entry} is dangerous as a whole (${wild.family})`,
     };
+  }
+  const generated = surfaceClassOf(module, name);
+  if (generated) {
+    if (generated.tier === 'dangerous') {
+      const family =
+        generated.family ??
+        SURFACE_FAMILY.get(alias ?? module)?.get(name) ??
+        SURFACE_FAMILY.get(module)?.get(name);
+      return {
+        tier: 'dangerous',
+        family: family ?? GADGET_SURFACE,
+        reason: `${module}.${name}: ${generated.reason} [${generated.id}${family ? `, ${family}` : ''}]`,
+      };
+    }
+    return { tier: generated.tier, reason: `${module}.${name}: ${generated.reason} [${generated.id}]` };
   }
   if (isGadgetSurface(module)) {
     return {

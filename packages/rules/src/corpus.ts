@@ -209,7 +209,10 @@ export function headlineFigures(outcomes: readonly CorpusOutcome[]): HeadlineFig
   const ordinary = outcomes.filter((o) => o.set === 'realworld');
   return {
     techniques: { total: attacks.length, failing: attacks.filter((o) => o.fails).length },
-    realWorld: { total: ordinary.length, falseAlarms: ordinary.filter((o) => o.result === 'false-alarm').length },
+    realWorld: {
+      total: ordinary.length,
+      falseAlarms: ordinary.filter((o) => o.result === 'false-alarm').length,
+    },
   };
 }
 
