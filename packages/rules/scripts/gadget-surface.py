@@ -413,10 +413,24 @@ def main():
     counts = {}
     seen = set()
 
+    enums = set()
+    reconstructors = set()
+
     def take(module, name, obj):
         if (module, name) in seen:
             return
         seen.add((module, name))
+        # Enum classes and class reconstructors are recorded whatever their tier: brine uses them only
+        # for classes its classification puts in the safe or known tier.
+        if inspect.isclass(obj):
+            try:
+                if issubclass(obj, enum.Enum) and obj is not enum.Enum and len(obj.__members__):
+                    enums.add((module, name))
+                for attr in RECONSTRUCTOR_ATTRS:
+                    if attr in vars(obj):
+                        reconstructors.add((module, f"{name}.{attr}"))
+            except Exception:  # noqa: BLE001
+                pass
         top = module.split(".", 1)[0]
         got = classify(module, name, obj, top)
         lib = library_of(module)
@@ -454,19 +468,6 @@ def main():
             continue
         take(module, name, obj)
 
-    enums = set()
-    reconstructors = set()
-    for cid in ("stdlib-value-type", "framework-data-class", "torch-value-class", "numpy-scalar-or-dtype"):
-        for module, names in entries.get(cid, {}).items():
-            mod = importlib.import_module(module)
-            for n in names:
-                obj = getattr(mod, n, None)
-                if inspect.isclass(obj) and issubclass(obj, enum.Enum) and obj is not enum.Enum and list(obj):
-                    enums.add((module, n))
-                for attr in RECONSTRUCTOR_ATTRS:
-                    if inspect.isclass(obj) and attr in vars(obj):
-                        reconstructors.add((module, f"{n}.{attr}"))
-
     import pandas
     import scipy
     import sklearn
@@ -499,7 +500,7 @@ def main():
     for (fam, module) in sorted(by):
         out.write(f"{fam} {module} {' '.join(sorted(by[(fam, module)]))}\n")
     out.write("`;\n\n")
-    out.write("/** Enum classes of the known tier: `getattr(<enum class>, '<member>')` reads a member. */\n")
+    out.write("/** Enum classes (used only when classified safe or known): `getattr(<enum class>, '<member>')` reads a member. */\n")
     out.write("export const KNOWN_ENUMS = `\n" + "".join(f"{m} {n}\n" for m, n in sorted(enums)) + "`;\n\n")
     out.write("/** Reconstructors defined on known classes (`Class._unpickle`), reached as `getattr(Class, attr)` or a dotted name. */\n")
     out.write("export const KNOWN_RECONSTRUCTORS = `\n" + "".join(f"{m} {n}\n" for m, n in sorted(reconstructors)) + "`;\n\n")

@@ -40,6 +40,8 @@ describe('allow and deny lists', () => {
     const reviewed = new Set([
       'uuid.UUID',
       'uuid.SafeUUID',
+      'http.HTTPStatus',
+      'http.HTTPMethod',
       'torch.distributed.tensor.DTensor',
       'torch.distributed.tensor.placement_types.Shard',
       'torch.distributed.tensor.placement_types.Replicate',
