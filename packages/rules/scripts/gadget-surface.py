@@ -286,7 +286,9 @@ def classify(module, name, obj, top):
         if module in STDLIB_VALUE_MODULES and not issubclass(obj, (type, io.IOBase)) and not module.startswith(("types",)):
             return "stdlib-value-type", None
         return None
-    if callable_obj and module in STDLIB_PURE_FUNCTION_MODULES:
+    # Not pure computation: command-line entry points (base64.main reads files named in argv) and key
+    # derivation, whose cost is a literal argument (a pickle could stall the loader for hours).
+    if callable_obj and module in STDLIB_PURE_FUNCTION_MODULES and name not in ("main", "test", "scrypt", "pbkdf2_hmac"):
         return "stdlib-pure-function", None
     return None
 

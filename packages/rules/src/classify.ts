@@ -76,31 +76,44 @@ for (const table of KNOWN_GENERATED) {
  * reviewed entry class that decided it. Consulted after the hand-kept lists and the denylist wildcards,
  * so it can label and clear names but never overrides a reviewed decision.
  */
-const SURFACE = new Map<string, Map<string, SurfaceClass>>();
-const SURFACE_CLASS = new Map(SURFACE_CLASSES.map((c) => [c.id, c]));
-for (const [id, text] of Object.entries(SURFACE_ENTRIES)) {
-  const cls = SURFACE_CLASS.get(id);
-  if (!cls) continue;
-  for (const [module, names] of parsePairs(text)) {
-    const byName = SURFACE.get(module) ?? new Map<string, SurfaceClass>();
-    SURFACE.set(module, byName);
-    for (const n of names) if (!byName.has(n)) byName.set(n, cls);
+let surfaceTables:
+  | { byName: Map<string, Map<string, SurfaceClass>>; family: Map<string, Map<string, string>> }
+  | undefined;
+
+/**
+ * Built on first use, not at import: the tables hold about 9,000 names, and most files (state dicts,
+ * whole torch models) are decided by the hand-kept lists alone; start-up of the CLI and the page stays fast.
+ */
+function surface() {
+  if (surfaceTables) return surfaceTables;
+  const byName = new Map<string, Map<string, SurfaceClass>>();
+  const classes = new Map(SURFACE_CLASSES.map((c) => [c.id, c]));
+  for (const [id, text] of Object.entries(SURFACE_ENTRIES)) {
+    const cls = classes.get(id);
+    if (!cls) continue;
+    for (const [module, names] of parsePairs(text)) {
+      const inner = byName.get(module) ?? new Map<string, SurfaceClass>();
+      byName.set(module, inner);
+      for (const n of names) if (!inner.has(n)) inner.set(n, cls);
+    }
   }
-}
-/** Family of each name the generator found dangerous by capability: `family module name ...` lines. */
-const SURFACE_FAMILY = new Map<string, Map<string, string>>();
-for (const line of SURFACE_FAMILIES.split('\n')) {
-  const [family, module, ...names] = line.trim().split(/\s+/);
-  if (!family || !module) continue;
-  const byName = SURFACE_FAMILY.get(module) ?? new Map<string, string>();
-  SURFACE_FAMILY.set(module, byName);
-  for (const n of names) byName.set(n, family);
+  // Family of each name the generator found dangerous by capability: `family module name ...` lines.
+  const family = new Map<string, Map<string, string>>();
+  for (const line of SURFACE_FAMILIES.split('\n')) {
+    const [fam, module, ...names] = line.trim().split(/\s+/);
+    if (!fam || !module) continue;
+    const inner = family.get(module) ?? new Map<string, string>();
+    family.set(module, inner);
+    for (const n of names) inner.set(n, fam);
+  }
+  surfaceTables = { byName, family };
+  return surfaceTables;
 }
 
 /** The generated entry class of `module.name` (either spelling), if the generator classified it. */
 export function surfaceClassOf(module: string, name: string): SurfaceClass | undefined {
   for (const m of moduleSpellings(module)) {
-    const c = SURFACE.get(m)?.get(name);
+    const c = surface().byName.get(m)?.get(name);
     if (c) return c;
   }
   return undefined;
@@ -335,10 +348,8 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
   const generated = surfaceClassOf(module, name);
   if (generated) {
     if (generated.tier === 'dangerous') {
-      const family =
-        generated.family ??
-        SURFACE_FAMILY.get(alias ?? module)?.get(name) ??
-        SURFACE_FAMILY.get(module)?.get(name);
+      const fams = surface().family;
+      const family = generated.family ?? fams.get(alias ?? module)?.get(name) ?? fams.get(module)?.get(name);
       return {
         tier: 'dangerous',
         family: family ?? GADGET_SURFACE,

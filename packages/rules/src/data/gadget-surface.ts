@@ -1208,13 +1208,13 @@ _bisect bisect_left bisect_right insort_left insort_right
 _heapq heapify heappop heappush heappushpop heapreplace
 _stat S_IFMT S_IMODE S_ISBLK S_ISCHR S_ISDIR S_ISDOOR S_ISFIFO S_ISLNK S_ISPORT S_ISREG S_ISSOCK S_ISWHT
 _struct calcsize iter_unpack pack pack_into unpack unpack_from
-base64 a85decode a85encode b16decode b16encode b32decode b32encode b32hexdecode b32hexencode b64decode b64encode b85decode b85encode decode decodebytes encode encodebytes main standard_b64decode standard_b64encode
+base64 a85decode a85encode b16decode b16encode b32decode b32encode b32hexdecode b32hexencode b64decode b64encode b85decode b85encode decode decodebytes encode encodebytes standard_b64decode standard_b64encode
 binascii a2b_base64 a2b_hex a2b_qp a2b_uu b2a_base64 b2a_hex b2a_qp b2a_uu crc32 crc_hqx hexlify unhexlify
 bisect bisect bisect_left bisect_right insort insort_left insort_right
 cmath acos acosh asin asinh atan atanh cos cosh exp isclose isfinite isinf isnan log log10 phase polar rect sin sinh sqrt tan tanh
 colorsys hls_to_rgb hsv_to_rgb rgb_to_hls rgb_to_hsv rgb_to_yiq yiq_to_rgb
 difflib IS_CHARACTER_JUNK IS_LINE_JUNK context_diff diff_bytes get_close_matches ndiff restore unified_diff
-hashlib md5 new pbkdf2_hmac scrypt sha1 sha224 sha256 sha384 sha3_224 sha3_256 sha3_384 sha3_512 sha512 shake_128 shake_256
+hashlib md5 new sha1 sha224 sha256 sha384 sha3_224 sha3_256 sha3_384 sha3_512 sha512 shake_128 shake_256
 heapq heapify heappop heappush heappushpop heapreplace merge nlargest nsmallest
 keyword iskeyword issoftkeyword
 math acos acosh asin asinh atan atan2 atanh cbrt ceil comb copysign cos cosh degrees dist erf erfc exp exp2 expm1 fabs factorial floor fmod frexp fsum gamma gcd hypot isclose isfinite isinf isnan isqrt lcm ldexp lgamma log log10 log1p log2 modf nextafter perm pow prod radians remainder sin sinh sqrt tan tanh trunc ulp
@@ -2099,6 +2099,6 @@ export const SURFACE_COUNTS: Readonly<
   pytz: { safe: 0, known: 2, dangerous: 0, unreviewed: 0 },
   scipy: { safe: 0, known: 8, dangerous: 0, unreviewed: 0 },
   sklearn: { safe: 0, known: 231, dangerous: 0, unreviewed: 6 },
-  stdlib: { safe: 1, known: 733, dangerous: 3848, unreviewed: 2664 },
+  stdlib: { safe: 1, known: 730, dangerous: 3848, unreviewed: 2667 },
   torch: { safe: 76, known: 2497, dangerous: 4154, unreviewed: 4406 },
 };
