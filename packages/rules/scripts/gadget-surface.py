@@ -45,11 +45,12 @@ CORPUS = os.path.join(REPO, "fixtures", "realworld")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from torch.fx import GraphModule  # noqa: E402
 
 # Modules whose import has side effects (opens a browser, prints, starts Tk) or that only exist for
 # tests/IDEs: never imported here. Their names are dangerous or unreviewed by their module.
 NEVER_IMPORT = {"antigravity", "this", "__hello__", "__phello__", "idlelib", "turtledemo", "tkinter", "turtle", "test", "lib2to3", "pydoc_data", "ensurepip", "__main__", "_tkinter"}
-TORCH_SKIP = ("testing._internal", "utils.benchmark", "tensorboard", "_inductor", "contrib", "bottleneck", "__main__", "onnx")
+TORCH_SKIP = ("backends._nnapi", "_prims", "testing._internal", "utils.benchmark", "tensorboard", "_inductor", "contrib", "bottleneck", "__main__", "onnx")
 
 
 # ------------------------------------------------------------------------------------------ denylist
@@ -136,6 +137,7 @@ CLASSES = [
     ("security-tooling", "dangerous", "security-tooling", "reconfigures or extends a loader's or scanner's protection (torch weights_only allowlist, import hooks, audit hooks)"),
     ("capability-by-name", "dangerous", None, "its name says it runs commands or code, loads or imports, opens files or sockets, maps memory, traces, or changes process-wide settings"),
     ("calls-its-argument", "dangerous", "reflection", "exists to call a callable it is given (a trampoline for whatever the pickle passes)"),
+    ("code-generating-module", "dangerous", "code-evaluation", "torch.fx GraphModule subclass: constructing one generates Python source from its graph and executes it"),
     ("numpy-memory", "dangerous", "memory", "reads or aliases raw memory (ctypes, strides, buffers by address)"),
     ("torch-weights-only", "safe", None, "accepted by torch.load(weights_only=True) (torch/_weights_only_unpickler.py _get_allowed_globals)"),
     ("numpy-ufunc", "known", None, "NumPy ufunc: elementwise arithmetic on the arrays it is given, no I/O"),
@@ -244,6 +246,8 @@ def classify(module, name, obj, top):
         return None
     if top == "torch":
         if inspect.isclass(obj):
+            if issubclass(obj, GraphModule):
+                return "code-generating-module", "code-evaluation"
             if issubclass(obj, torch.nn.Module) and "Distributed" not in name and "DataParallel" not in name:
                 return "torch-module-class", None
             if issubclass(obj, torch.optim.Optimizer) or module == "torch.optim.lr_scheduler" and name[0].isupper():

@@ -36,6 +36,13 @@ export const SURFACE_CLASSES: readonly SurfaceClass[] = [
     reason: 'exists to call a callable it is given (a trampoline for whatever the pickle passes)',
   },
   {
+    id: 'code-generating-module',
+    tier: 'dangerous',
+    family: 'code-evaluation',
+    reason:
+      'torch.fx GraphModule subclass: constructing one generates Python source from its graph and executes it',
+  },
+  {
     id: 'numpy-memory',
     tier: 'dangerous',
     family: 'memory',
@@ -180,12 +187,6 @@ torch._decomp.decompositions partial product reduce
 torch._deploy Importer OrderedImporter PackageImporter PackageUnpickler create_pickler
 torch._dispatch.python contextmanager
 torch._jit_internal Future LockType RRef
-torch._prims partial reduce
-torch._prims.context get_isolated_graphmodule nullcontext
-torch._prims.executor GraphModule make_fx wrapper_and_args_for_make_fx
-torch._prims.nvfuser_executor CapabilityBasedPartitioner GraphModule deepcopy lru_cache
-torch._prims_common cmp_to_key reduce
-torch._prims_common.wrappers chain reduce wraps
 torch._refs partial reduce singledispatch wraps
 torch._refs.linalg partial
 torch._subclasses.fake_tensor StorageWeakRef normalize_function partial
@@ -410,9 +411,6 @@ torch._lobpcg handle_torch_function has_torch_function
 torch._lowrank handle_torch_function has_torch_function
 torch._meta_registrations register_meta
 torch._ops dl_open_guard
-torch._prims as_strided handle_torch_function has_torch_function register_nvprims
-torch._prims.nvfuser_prims register_native_batch_norm register_nvprims register_rand_like register_var_mean
-torch._prims_common set_correction
 torch._refs as_strided register_decomposition trace
 torch._refs.fft register_decomposition
 torch._refs.linalg register_decomposition
@@ -528,11 +526,6 @@ torch._decomp tree_map
 torch._decomp.decompositions binary_cross_entropy binary_cross_entropy_backward binary_cross_entropy_with_logits compute_only_pw_cast_for_opmath huber_loss_backward mse_loss mse_loss_backward nll_loss2d_backward nll_loss_backward nll_loss_forward pw_cast_for_int_to_real pw_cast_for_opmath reduction_complex_to_real soft_margin_loss soft_margin_loss_backward tree_map type_casts
 torch._jit_internal createResolutionCallbackFromClosure export get_callable_argument_names get_closure get_static_fn get_torchscript_modifier get_type_hint_captures is_ignored_fn is_static_fn parse_def should_drop unused
 torch._meta_registrations tree_map
-torch._prims tree_map
-torch._prims.executor make_traced
-torch._prims.nvfuser_executor tree_map
-torch._prims_common overload
-torch._prims_common.wrappers elementwise_unary_scalar_wrapper
 torch._refs elementwise_unary_scalar_wrapper overload
 torch._refs.nn.functional elementwise_unary_scalar_wrapper hinge_embedding_loss huber_loss l1_loss margin_ranking_loss mse_loss poisson_nll_loss
 torch._sources parse_def
@@ -584,6 +577,18 @@ xml.dom registerDOMImplementation
 xml.dom.domreg registerDOMImplementation
 xml.etree.ElementTree PI ProcessingInstruction
 xml.etree.cElementTree PI ProcessingInstruction
+`,
+  'code-generating-module': `
+torch.ao.quantization.fx._lower_to_native_backend QuantizedGraphModule
+torch.ao.quantization.fx.convert QuantizedGraphModule
+torch.ao.quantization.fx.fuse FusedGraphModule
+torch.ao.quantization.fx.graph_module FusedGraphModule ObservedGraphModule ObservedStandaloneGraphModule QuantizedGraphModule
+torch.ao.quantization.fx.lower_to_fbgemm QuantizedGraphModule
+torch.ao.quantization.fx.lower_to_qnnpack QuantizedGraphModule
+torch.ao.quantization.fx.prepare ObservedGraphModule ObservedStandaloneGraphModule
+torch.ao.quantization.quantize_fx ObservedGraphModule
+torch.quantization.fx.graph_module FusedGraphModule ObservedGraphModule ObservedStandaloneGraphModule QuantizedGraphModule
+torch.quantization.quantize_fx ObservedGraphModule
 `,
   'numpy-memory': `
 numpy.ctypeslib as_array asarray flagsobj integer ndarray ndpointer
@@ -786,7 +791,6 @@ torch.nn.init calculate_gain constant constant_ dirac dirac_ eye eye_ kaiming_no
 torch.special airy_ai bessel_j0 bessel_j1 bessel_y0 bessel_y1 chebyshev_polynomial_t chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w digamma entr erf erfc erfcx erfinv exp2 expit expm1 gammainc gammaincc gammaln hermite_polynomial_h hermite_polynomial_he i0 i0e i1 i1e laguerre_polynomial_l legendre_polynomial_p log1p log_ndtr log_softmax logit logsumexp modified_bessel_i0 modified_bessel_i1 modified_bessel_k0 modified_bessel_k1 multigammaln ndtr ndtri polygamma psi round scaled_modified_bessel_k0 scaled_modified_bessel_k1 shifted_chebyshev_polynomial_t shifted_chebyshev_polynomial_u shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w sinc softmax spherical_bessel_j0 xlog1py xlogy zeta
 `,
   'torch-module-class': `
-torch._prims.nvfuser_executor NvfuserGraphModule
 torch.ao.nn.intrinsic BNReLU2d BNReLU3d ConvBn1d ConvBn2d ConvBn3d ConvBnReLU1d ConvBnReLU2d ConvBnReLU3d ConvReLU1d ConvReLU2d ConvReLU3d LinearBn1d LinearReLU
 torch.ao.nn.intrinsic.modules BNReLU2d BNReLU3d ConvBn1d ConvBn2d ConvBn3d ConvBnReLU1d ConvBnReLU2d ConvBnReLU3d ConvReLU1d ConvReLU2d ConvReLU3d LinearBn1d LinearReLU
 torch.ao.nn.intrinsic.modules.fused BNReLU2d BNReLU3d BatchNorm1d BatchNorm2d BatchNorm3d Conv1d Conv2d Conv3d ConvBn1d ConvBn2d ConvBn3d ConvBnReLU1d ConvBnReLU2d ConvBnReLU3d ConvReLU1d ConvReLU2d ConvReLU3d Linear LinearBn1d LinearReLU ReLU
@@ -840,24 +844,19 @@ torch.ao.quantization._correct_bias MeanShadowLogger
 torch.ao.quantization.backend_config._common_operator_config_utils FixedQParamsFakeQuantize
 torch.ao.quantization.fake_quantize FakeQuantize FakeQuantizeBase FixedQParamsFakeQuantize FixedQParamsObserver FusedMovingAvgObsFakeQuantize HistogramObserver Module MovingAverageMinMaxObserver MovingAveragePerChannelMinMaxObserver
 torch.ao.quantization.fx._equalize ObserverBase PerChannelMinMaxObserver
-torch.ao.quantization.fx._lower_to_native_backend QuantizedGraphModule WeightedQuantizedModule
+torch.ao.quantization.fx._lower_to_native_backend WeightedQuantizedModule
 torch.ao.quantization.fx._model_report.detector FakeQuantize ModelReportObserver ObserverBase
 torch.ao.quantization.fx._model_report.model_report ObserverBase
 torch.ao.quantization.fx._model_report.model_report_observer ModelReportObserver ObserverBase
-torch.ao.quantization.fx.convert DeQuantStub QuantizedGraphModule
-torch.ao.quantization.fx.fuse FusedGraphModule
-torch.ao.quantization.fx.graph_module FusedGraphModule ObservedGraphModule ObservedStandaloneGraphModule QuantizedGraphModule
-torch.ao.quantization.fx.lower_to_fbgemm QuantizedGraphModule
-torch.ao.quantization.fx.lower_to_qnnpack QuantizedGraphModule
+torch.ao.quantization.fx.convert DeQuantStub
 torch.ao.quantization.fx.pattern_utils FixedQParamsFakeQuantize ObserverBase
-torch.ao.quantization.fx.prepare FixedQParamsFakeQuantize ObservedGraphModule ObservedStandaloneGraphModule ObserverBase
+torch.ao.quantization.fx.prepare FixedQParamsFakeQuantize ObserverBase
 torch.ao.quantization.fx.utils DeQuantStub FakeQuantizeBase ObserverBase
 torch.ao.quantization.observer FixedQParamsObserver HistogramObserver MinMaxObserver MovingAverageMinMaxObserver MovingAveragePerChannelMinMaxObserver NoopObserver ObserverBase PerChannelMinMaxObserver PlaceholderObserver RecordingObserver ReuseInputObserver UniformQuantizationObserverBase default_placeholder_observer default_reuse_input_observer
 torch.ao.quantization.qconfig FakeQuantize FakeQuantizeBase FusedMovingAvgObsFakeQuantize HistogramObserver MovingAverageMinMaxObserver NoopObserver ObserverBase PlaceholderObserver ReuseInputObserver default_placeholder_observer default_reuse_input_observer
 torch.ao.quantization.qconfig_mapping FixedQParamsFakeQuantize default_placeholder_observer
 torch.ao.quantization.quantization_mappings DeQuantStub QuantStub
 torch.ao.quantization.quantize DeQuantStub QuantWrapper
-torch.ao.quantization.quantize_fx ObservedGraphModule
 torch.ao.quantization.stubs DeQuantStub QuantStub QuantWrapper
 torch.ao.sparsity FakeSparsity
 torch.ao.sparsity._experimental.pruner PruningParametrization ZeroesParametrization
@@ -865,7 +864,6 @@ torch.ao.sparsity._experimental.pruner.base_pruner ModuleDict ModuleList Pruning
 torch.ao.sparsity._experimental.pruner.parametrization PruningParametrization ZeroesParametrization
 torch.ao.sparsity.sparsifier.base_sparsifier FakeSparsity
 torch.ao.sparsity.sparsifier.utils FakeSparsity
-torch.backends._nnapi.prepare NnapiModule
 torch.nn AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveLogSoftmaxWithLoss AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d AlphaDropout AvgPool1d AvgPool2d AvgPool3d BCELoss BCEWithLogitsLoss BatchNorm1d BatchNorm2d BatchNorm3d Bilinear CELU CTCLoss ChannelShuffle ConstantPad1d ConstantPad2d ConstantPad3d Container Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d CosineEmbeddingLoss CosineSimilarity CrossEntropyLoss CrossMapLRN2d Dropout Dropout1d Dropout2d Dropout3d ELU Embedding EmbeddingBag FeatureAlphaDropout Flatten Fold FractionalMaxPool2d FractionalMaxPool3d GELU GLU GRU GRUCell GaussianNLLLoss GroupNorm Hardshrink Hardsigmoid Hardswish Hardtanh HingeEmbeddingLoss HuberLoss Identity InstanceNorm1d InstanceNorm2d InstanceNorm3d KLDivLoss L1Loss LPPool1d LPPool2d LSTM LSTMCell LayerNorm LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d LazyConv1d LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d LazyLinear LeakyReLU Linear LocalResponseNorm LogSigmoid LogSoftmax MSELoss MarginRankingLoss MaxPool1d MaxPool2d MaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Mish Module ModuleDict ModuleList MultiLabelMarginLoss MultiLabelSoftMarginLoss MultiMarginLoss MultiheadAttention NLLLoss NLLLoss2d PReLU PairwiseDistance ParameterDict ParameterList PixelShuffle PixelUnshuffle PoissonNLLLoss RNN RNNBase RNNCell RNNCellBase RReLU ReLU ReLU6 ReflectionPad1d ReflectionPad2d ReflectionPad3d ReplicationPad1d ReplicationPad2d ReplicationPad3d SELU Sequential SiLU Sigmoid SmoothL1Loss SoftMarginLoss Softmax Softmax2d Softmin Softplus Softshrink Softsign SyncBatchNorm Tanh Tanhshrink Threshold Transformer TransformerDecoder TransformerDecoderLayer TransformerEncoder TransformerEncoderLayer TripletMarginLoss TripletMarginWithDistanceLoss Unflatten Unfold Upsample UpsamplingBilinear2d UpsamplingNearest2d ZeroPad2d
 torch.nn.cpp ModuleWrapper
 torch.nn.intrinsic BNReLU2d BNReLU3d ConvBn1d ConvBn2d ConvBn3d ConvBnReLU1d ConvBnReLU2d ConvBnReLU3d ConvReLU1d ConvReLU2d ConvReLU3d LinearBn1d LinearReLU
@@ -954,9 +952,7 @@ torch.quantization DeQuantStub FakeQuantize FakeQuantizeBase FixedQParamsFakeQua
 torch.quantization._numeric_suite Logger OutputLogger Shadow ShadowLogger
 torch.quantization._numeric_suite_fx OutputLogger
 torch.quantization.fake_quantize FakeQuantize FakeQuantizeBase FixedQParamsFakeQuantize FusedMovingAvgObsFakeQuantize
-torch.quantization.fx.graph_module FusedGraphModule ObservedGraphModule ObservedStandaloneGraphModule QuantizedGraphModule
 torch.quantization.observer HistogramObserver MinMaxObserver MovingAverageMinMaxObserver MovingAveragePerChannelMinMaxObserver NoopObserver ObserverBase PerChannelMinMaxObserver PlaceholderObserver RecordingObserver default_placeholder_observer
-torch.quantization.quantize_fx ObservedGraphModule
 torch.quantization.stubs DeQuantStub QuantStub QuantWrapper
 torch.utils.mkldnn MkldnnBatchNorm MkldnnConv1d MkldnnConv2d MkldnnConv3d MkldnnLinear MkldnnPrelu
 `,
@@ -1441,9 +1437,6 @@ code-evaluation torch CompilationUnit JITException ScriptFunction
 code-evaluation torch._C CompilationUnit JITException ScriptFunction
 code-evaluation torch._deploy Importer OrderedImporter PackageImporter PackageUnpickler create_pickler
 code-evaluation torch._jit_internal Future can_compile_class
-code-evaluation torch._prims.context get_isolated_graphmodule
-code-evaluation torch._prims.executor GraphModule make_fx wrapper_and_args_for_make_fx
-code-evaluation torch._prims.nvfuser_executor CapabilityBasedPartitioner GraphModule
 code-evaluation torch._subclasses.fake_tensor normalize_function
 code-evaluation torch.ao.ns._numeric_suite_fx GraphModule Node
 code-evaluation torch.ao.ns.fx.graph_matcher Graph GraphModule Node
@@ -1455,22 +1448,24 @@ code-evaluation torch.ao.ns.fx.weight_utils GraphModule Node
 code-evaluation torch.ao.quantization assert_valid_qconfig convert_dynamic_jit convert_jit default_eval_fn fuse_conv_bn_jit prepare_dynamic_jit prepare_jit quantize_dynamic_jit quantize_jit script_qconfig script_qconfig_dict wrap_cpp_module
 code-evaluation torch.ao.quantization.backend_config._common_operator_config_utils namedtuple
 code-evaluation torch.ao.quantization.fx._equalize GraphModule Node namedtuple
-code-evaluation torch.ao.quantization.fx._lower_to_native_backend Graph Node map_arg
+code-evaluation torch.ao.quantization.fx._lower_to_native_backend Graph Node QuantizedGraphModule map_arg
 code-evaluation torch.ao.quantization.fx._model_report.detector GraphModule assert_valid_qconfig
 code-evaluation torch.ao.quantization.fx._model_report.model_report GraphModule
-code-evaluation torch.ao.quantization.fx.convert Graph GraphModule Node
-code-evaluation torch.ao.quantization.fx.fuse Graph GraphModule Node map_arg
+code-evaluation torch.ao.quantization.fx.convert Graph GraphModule Node QuantizedGraphModule
+code-evaluation torch.ao.quantization.fx.fuse FusedGraphModule Graph GraphModule Node map_arg
 code-evaluation torch.ao.quantization.fx.fusion_patterns Graph Node
-code-evaluation torch.ao.quantization.fx.graph_module Graph GraphModule
+code-evaluation torch.ao.quantization.fx.graph_module FusedGraphModule Graph GraphModule ObservedGraphModule ObservedStandaloneGraphModule QuantizedGraphModule
+code-evaluation torch.ao.quantization.fx.lower_to_fbgemm QuantizedGraphModule
+code-evaluation torch.ao.quantization.fx.lower_to_qnnpack QuantizedGraphModule
 code-evaluation torch.ao.quantization.fx.match_utils Graph Node
-code-evaluation torch.ao.quantization.fx.prepare Graph GraphModule Node assert_and_get_unique_device
+code-evaluation torch.ao.quantization.fx.prepare Graph GraphModule Node ObservedGraphModule ObservedStandaloneGraphModule assert_and_get_unique_device
 code-evaluation torch.ao.quantization.fx.qconfig_mapping_utils Graph GraphModule
 code-evaluation torch.ao.quantization.fx.quantization_patterns Node
 code-evaluation torch.ao.quantization.fx.tracer Node Tracer
 code-evaluation torch.ao.quantization.fx.utils Graph GraphModule Node assert_and_get_unique_device map_arg namedtuple
 code-evaluation torch.ao.quantization.qconfig assert_valid_qconfig namedtuple
 code-evaluation torch.ao.quantization.quantization_types Node
-code-evaluation torch.ao.quantization.quantize_fx GraphModule
+code-evaluation torch.ao.quantization.quantize_fx GraphModule ObservedGraphModule
 code-evaluation torch.ao.quantization.quantize_jit convert_dynamic_jit convert_jit fuse_conv_bn_jit prepare_dynamic_jit prepare_jit quantize_dynamic_jit quantize_jit script_qconfig script_qconfig_dict wrap_cpp_module
 code-evaluation torch.autograd.forward_ad namedtuple
 code-evaluation torch.autograd.profiler_util namedtuple
@@ -1483,9 +1478,10 @@ code-evaluation torch.nn.utils fuse_conv_bn_eval
 code-evaluation torch.nn.utils.fusion fuse_conv_bn_eval fuse_linear_bn_eval
 code-evaluation torch.nn.utils.rnn namedtuple
 code-evaluation torch.quantization assert_valid_qconfig convert_dynamic_jit convert_jit default_eval_fn fuse_conv_bn_jit prepare_dynamic_jit prepare_jit quantize_dynamic_jit quantize_jit script_qconfig script_qconfig_dict
-code-evaluation torch.quantization.fx.graph_module GraphModule
+code-evaluation torch.quantization.fx.graph_module FusedGraphModule GraphModule ObservedGraphModule ObservedStandaloneGraphModule QuantizedGraphModule
 code-evaluation torch.quantization.fx.utils assert_and_get_unique_device
 code-evaluation torch.quantization.qconfig assert_valid_qconfig
+code-evaluation torch.quantization.quantize_fx ObservedGraphModule
 code-evaluation torch.quantization.quantize_jit convert_dynamic_jit convert_jit fuse_conv_bn_jit prepare_dynamic_jit prepare_jit quantize_dynamic_jit quantize_jit script_qconfig script_qconfig_dict
 code-evaluation torch.utils._pytree namedtuple
 code-evaluation torch.utils.bundled_inputs wrap_cpp_module
@@ -1638,7 +1634,6 @@ memory numpy.lib.index_tricks as_strided
 memory numpy.lib.stride_tricks DummyArray as_strided broadcast_arrays broadcast_shapes broadcast_to normalize_axis_tuple sliding_window_view
 memory numpy.matlib from_dlpack
 memory torch as_strided as_strided_ as_strided_copy as_strided_scatter from_dlpack to_dlpack
-memory torch._prims as_strided
 memory torch._refs as_strided
 memory torch.utils.dlpack from_dlpack to_dlpack
 nested-deserialisation _ast Load
@@ -1732,9 +1727,6 @@ process-state torch._decomp.decompositions register_decomposition register_inpla
 process-state torch._decomp.decompositions_for_jvp register_decomposition register_decomposition_for_jvp
 process-state torch._lazy.config set_force_fallback set_reuse_ir
 process-state torch._meta_registrations register_meta
-process-state torch._prims register_nvprims
-process-state torch._prims.nvfuser_prims register_native_batch_norm register_nvprims register_rand_like register_var_mean
-process-state torch._prims_common set_correction
 process-state torch._refs register_decomposition
 process-state torch._refs.fft register_decomposition
 process-state torch._refs.linalg register_decomposition
@@ -1846,12 +1838,6 @@ reflection torch._jit_internal LockType createResolutionCallbackFromClosure expo
 reflection torch._lobpcg handle_torch_function has_torch_function
 reflection torch._lowrank handle_torch_function has_torch_function
 reflection torch._meta_registrations tree_map
-reflection torch._prims handle_torch_function has_torch_function partial reduce tree_map
-reflection torch._prims.context nullcontext
-reflection torch._prims.executor make_traced
-reflection torch._prims.nvfuser_executor deepcopy lru_cache tree_map
-reflection torch._prims_common cmp_to_key overload reduce
-reflection torch._prims_common.wrappers chain elementwise_unary_scalar_wrapper reduce wraps
 reflection torch._refs elementwise_unary_scalar_wrapper overload partial reduce singledispatch wraps
 reflection torch._refs.linalg partial
 reflection torch._refs.nn.functional elementwise_unary_scalar_wrapper hinge_embedding_loss huber_loss l1_loss margin_ranking_loss mse_loss poisson_nll_loss
@@ -1964,13 +1950,6 @@ ssl VerifyFlags
 ssl VerifyMode
 torch._decomp.decompositions Reduction
 torch._meta_registrations ELEMENTWISE_TYPE_PROMOTION_KIND
-torch._prims ELEMENTWISE_PRIM_TYPE_PROMOTION_KIND
-torch._prims RETURN_TYPE
-torch._prims.nvfuser_prims ELEMENTWISE_TYPE_PROMOTION_KIND
-torch._prims_common ELEMENTWISE_TYPE_PROMOTION_KIND
-torch._prims_common REDUCTION_OUTPUT_TYPE_KIND
-torch._prims_common RETURN_TYPE
-torch._prims_common.wrappers ELEMENTWISE_TYPE_PROMOTION_KIND
 torch._refs ELEMENTWISE_TYPE_PROMOTION_KIND
 torch._refs REDUCTION_OUTPUT_TYPE_KIND
 torch._refs.nn.functional ELEMENTWISE_TYPE_PROMOTION_KIND
@@ -1996,8 +1975,6 @@ torch.ao.quantization.fx.utils QuantType
 torch.ao.quantization.quant_type QuantType
 torch.ao.quantization.quantize_jit QuantType
 torch.ao.quantization.utils QuantType
-torch.backends._nnapi.serializer DimOrder
-torch.backends._nnapi.serializer TorchScalarTypes
 torch.backends.xeon.run_cpu Std
 torch.cuda._sanitizer AccessType
 torch.cuda.amp.grad_scaler OptState
@@ -2100,5 +2077,5 @@ export const SURFACE_COUNTS: Readonly<
   scipy: { safe: 0, known: 8, dangerous: 0, unreviewed: 0 },
   sklearn: { safe: 0, known: 231, dangerous: 0, unreviewed: 6 },
   stdlib: { safe: 1, known: 730, dangerous: 3848, unreviewed: 2667 },
-  torch: { safe: 76, known: 2497, dangerous: 4154, unreviewed: 4406 },
+  torch: { safe: 76, known: 2478, dangerous: 4141, unreviewed: 4077 },
 };
