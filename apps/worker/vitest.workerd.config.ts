@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -14,6 +14,9 @@ execFileSync(process.execPath, [here('./scripts/copy-wasm.mjs')], { stdio: 'inhe
 if (!existsSync(here('../web/dist/index.html'))) {
   execFileSync(process.execPath, [here('../web/build.mjs')], { stdio: 'inherit' });
 }
+
+// The hub tests apply the committed D1 migrations to the test database themselves.
+const migrations = await readD1Migrations(here('./migrations'));
 
 // The worker's tests run inside real workerd (Miniflare), against the same entry and
 // wrangler config a deploy uses. Sibling packages come from source, as in the Node tests.
@@ -31,6 +34,10 @@ export default defineConfig({
           // generator's per-tensor records through bindings.
           TEST_CONVERT_PT_B64: readFileSync(here('../../fixtures/convert/legacy.pt')).toString('base64'),
           TEST_CONVERT_EXPECTED: readFileSync(here('../../fixtures/convert/legacy.expected.json'), 'utf8'),
+          // Hub scanning: the Hub stand-in answers at this origin (the tests route fetch to it).
+          HF_ENDPOINT: 'http://hub.test',
+          HUB_WEBHOOK_SECRET: 'workerd-webhook-secret',
+          TEST_MIGRATIONS: migrations,
         },
       },
     }),

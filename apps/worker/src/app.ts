@@ -5,6 +5,7 @@ import { checkBearer } from './auth.js';
 import { createEngine, type Engine, type ReportFormat } from './engine.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { checkHubRef, listHubFiles } from './hf.js';
+import { HUB_ROUTES, type HubBindings, registerHubRoutes } from './hub/routes.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { createSafeFetch } from './safe-fetch.js';
@@ -44,6 +45,8 @@ export interface AppDeps {
    * IncomingMessage). `cancel` ends it when the time budget runs out.
    */
   rawBody?: (c: Context) => RawBody | undefined;
+  /** Hub scanning's queue and database (Workers bindings); absent, the hub routes answer 503. */
+  hub?: HubBindings;
 }
 
 /** A request body as the runtime delivers it. */
@@ -60,6 +63,7 @@ export const ROUTES = [
   ['POST', '/v1/scan'],
   ['POST', '/v1/scan-url'],
   ['POST', '/v1/convert'],
+  ...HUB_ROUTES,
 ] as const;
 
 const VERDICT_ORDER: Verdict[] = ['clean', 'suspicious', 'unscannable', 'dangerous'];
@@ -140,7 +144,8 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
   });
 
   app.use('/v1/*', async (c, next) => {
-    if (token) await checkBearer(c.req.header('authorization'), token);
+    // The Hub's webhook cannot send a bearer token; it is authenticated by its own secret.
+    if (token && c.req.path !== '/v1/hub/webhook') await checkBearer(c.req.header('authorization'), token);
     await next();
   });
 
@@ -359,6 +364,8 @@ export function createApp(deps: AppDeps = {}): Hono<Vars> {
       }
     });
   });
+
+  registerHubRoutes(app, () => deps.hub);
 
   return app;
 }

@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   'too-many-requests': 429,
   internal: 500,
   'upstream-error': 502,
+  'hub-unavailable': 503,
   'time-budget-exceeded': 504,
 } as const;
 

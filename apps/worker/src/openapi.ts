@@ -1,4 +1,5 @@
 import { ERROR_STATUS, type ErrorCode } from './errors.js';
+import { hubOpenApiPaths, hubSchemas } from './hub/openapi-paths.js';
 
 /** Status → codes that travel with it, so each operation documents exactly the codes it can return. */
 function codesFor(status: number): ErrorCode[] {
@@ -74,6 +75,7 @@ export function openApiDocument(info: { version: string; policies: string[] }): 
     },
     security: [{ bearer: [] }],
     paths: {
+      ...hubOpenApiPaths(errorResponse, commonErrors),
       '/healthz': {
         get: {
           operationId: 'health',
@@ -283,6 +285,7 @@ export function openApiDocument(info: { version: string; policies: string[] }): 
             },
           },
         },
+        ...hubSchemas,
         ScanUrlRequest: {
           oneOf: [
             {
