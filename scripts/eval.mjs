@@ -10,6 +10,8 @@ import { openFileSource, scan } from '@brine/core';
 import {
   evaluate,
   formatCorpusTable,
+  formatHeadlineFigures,
+  headlineFigures,
   judgeCorpusEntry,
   parseManifest,
   policyNamed,
@@ -18,14 +20,14 @@ import {
 } from '@brine/rules';
 
 // Usage: node scripts/eval.mjs [-v] [set ...] [--benign-dir DIR]
-// --benign-dir scores every file of DIR as benign (e.g. the real artefacts written by
-// packages/rules/scripts/realworld-benign.py into bench-data/realworld).
+// --benign-dir scores every file of DIR as benign (any folder of ordinary artefacts you trust).
+// The committed real-world corpus is the `realworld` set (fixtures/generators/realworld.py).
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const args = process.argv.slice(2);
 const verbose = args.includes('-v');
 const benignAt = args.indexOf('--benign-dir');
 const benignDir = benignAt >= 0 ? args[benignAt + 1] : undefined;
-const only = args.filter((a, i) => a !== '-v' && i !== benignAt && i !== benignAt + 1);
+const only = args.filter((a, i) => a !== '-v' && (benignAt < 0 || (i !== benignAt && i !== benignAt + 1)));
 const sets = benignDir
   ? []
   : readdirSync(fixtures)
@@ -84,4 +86,5 @@ console.log(
   `brine fixture corpus (rules ${RULESET_VERSION}), ${outcomes.length} files in ${Math.round(performance.now() - started)} ms\n`,
 );
 console.log(formatCorpusTable(tally));
+console.log(`\n${formatHeadlineFigures(headlineFigures(outcomes))}`);
 process.exitCode = tally.failures.length ? 1 : 0;

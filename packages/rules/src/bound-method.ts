@@ -57,7 +57,8 @@ export function boundMethodGetattrs(r: ScanResult): Set<number> {
   return out;
 }
 
-function isBoundMethodShape(r: ScanResult, args: EvidenceValue[]): boolean {
+/** `getattr(<object built in this pickle of a known framework class>, '<plain name>')`. */
+export function isBoundMethodShape(r: ScanResult, args: EvidenceValue[]): boolean {
   if (args.length !== 2) return false;
   const [obj, name] = args;
   if (name?.kind !== 'str' || !/^[A-Za-z_]\w*$/.test(name.value) || /^__\w*__$/.test(name.value))
@@ -84,6 +85,15 @@ function classOf(
   const c = r.calls[v.callIndex];
   if (!c) return undefined;
   if (c.opcode === 'BUILD') return classOf(r, c.target, depth + 1);
+  if (c.target.kind === 'persid') {
+    // Legacy torch.save: a module's class comes back from persistent_load(('module', cls, file, source)).
+    const pid = r.persistentIds[c.target.persidIndex]?.pid;
+    if (pid?.kind !== 'tuple' || pid.items.length !== 4) return undefined;
+    const [tag, cls] = pid.items;
+    if (tag?.kind !== 'str' || tag.value !== 'module' || cls?.kind !== 'global') return undefined;
+    const imp = r.imports[cls.importIndex];
+    return imp?.resolved ? { module: imp.module, name: imp.name } : undefined;
+  }
   if (c.target.kind !== 'global') return undefined;
   const imp = r.imports[c.target.importIndex];
   if (!imp?.resolved) return undefined;
@@ -96,7 +106,8 @@ function classOf(
   return { module: imp.module, name: imp.name };
 }
 
-function incomplete(v: EvidenceValue): boolean {
+/** Evidence the scanner cut short (a limit, an untracked value): it could hide anything. */
+export function incomplete(v: EvidenceValue): boolean {
   switch (v.kind) {
     case 'opaque':
       return true;
@@ -112,7 +123,8 @@ function incomplete(v: EvidenceValue): boolean {
   }
 }
 
-function mentionsGlobal(v: EvidenceValue, importIndex: number): boolean {
+/** Does `v` contain the object imported by import `importIndex`? */
+export function mentionsGlobal(v: EvidenceValue, importIndex: number): boolean {
   switch (v.kind) {
     case 'global':
       return v.importIndex === importIndex;
@@ -128,7 +140,8 @@ function mentionsGlobal(v: EvidenceValue, importIndex: number): boolean {
   }
 }
 
-function mentionsCall(v: EvidenceValue, calls: Set<number>): boolean {
+/** Does `v` contain the result of one of `calls`? */
+export function mentionsCall(v: EvidenceValue, calls: Set<number>): boolean {
   switch (v.kind) {
     case 'call':
       return calls.has(v.callIndex);

@@ -4,7 +4,7 @@ import type { RuleDoc } from './types.js';
  * Version of the rule set and its allow/deny lists. It goes into every report so a result can be
  * cached by (file SHA-256, versions); bump it whenever a list or a rule changes.
  */
-export const RULESET_VERSION = '2026.11.2';
+export const RULESET_VERSION = '2026.12.2';
 
 const SAFETENSORS =
   'Prefer a data-only format: convert the weights to safetensors (or load with torch.load(weights_only=True), which refuses every import outside its allowlist).';
@@ -37,7 +37,7 @@ export const rules: readonly RuleDoc[] = [
     title: 'Unlisted callable from the gadget surface (standard library, torch, NumPy)',
     severity: 'high',
     explanation:
-      'The standard library, torch and NumPy are installed wherever a model is loaded, and every scanner that relied on a denylist of their callables was bypassed by one more gadget (about 60 advisories since 2025: profilers, idlelib, lib2to3, collect_env, f2py, asyncio submodules...). brine therefore fails any import from these packages that is neither a data-only class nor a known framework or stdlib data type, whether or not anyone has published it as a gadget yet.',
+      'The standard library, torch and NumPy are installed wherever a model is loaded, and every scanner that relied on a denylist of their callables was bypassed by one more gadget (about 60 advisories since 2025: profilers, idlelib, lib2to3, collect_env, f2py, asyncio submodules...). brine classifies these packages name by name (a generated, reviewed classification: pure computation and data construction are known, file system, process, network, import/loading, code evaluation, reflection, memory, debugger/profiler and security-tool tampering are dangerous with a family) and fails any import it has not reviewed, whether or not anyone has published it as a gadget yet.',
     remediation: `Check what this callable does when called with the arguments shown. ${SAFETENSORS} If the import is legitimate, report it so it can be added to the known list.`,
     references: ['GHSA-9w88-8rmg-7g2p', 'GHSA-r8g5-cgf2-4m4m', 'GHSA-g38g-8gr9-h9xp', 'GHSA-6ggj-6f2q-f7mx'],
     tags: ['security', 'pickle', 'allowlist'],
@@ -85,6 +85,18 @@ export const rules: readonly RuleDoc[] = [
     remediation: 'Remove the import from the file, or change the policy if the entry is wrong.',
     references: [],
     tags: ['security', 'pickle', 'policy'],
+  },
+  {
+    id: 'BRINE-IMP-007',
+    name: 'evidence-cleared-import',
+    title: 'Gadget used only to construct data, proven by the call evidence',
+    severity: 'info',
+    explanation:
+      "A few callables are gadgets in general but the standard library and torch themselves pickle ordinary objects through them. brine clears one only when every use in the stream has the exact data shape below, its arguments are literals or known data classes (nothing computed while loading), and no evidence was cut short; otherwise it keeps its usual verdict. The shapes: (1) getattr(<known class>, '<reconstructor>') called with literals, e.g. every ZoneInfo pickles as getattr(zoneinfo.ZoneInfo, '_unpickle')('UTC', 1); (2) getattr(<known enum class>, '<member>') never called, e.g. getattr(re.RegexFlag, 'IGNORECASE'); (3) getattr(<framework object>, '<method>') never called, e.g. OneCycleLR's stored bound method; (4) type(<literal or known data object>), e.g. type(None); (5) pure builtins on literals, e.g. len([1, 2]); (6) functools.partial(<known callable>, <literals>) with BUILD state of the same shape and a result never called, e.g. FunctionTransformer(partial(numpy.clip, a_min=0, a_max=1)); (7) torch.storage._load_from_bytes(<bytes>) when the bytes were scanned as a pickle stream of their own, as pickle.dumps(tensor) writes. A call of a computed callable, getattr on a module or on a non-reconstructor attribute, type() with three arguments, and a partial of an unlisted callable all stay dangerous.",
+    remediation:
+      'Nothing to do under the default policy. torch.load(weights_only=True) and the weights-only policy still refuse these imports.',
+    references: ['https://docs.python.org/3/library/pickle.html#object.__reduce__'],
+    tags: ['pickle', 'allowlist', 'evidence'],
   },
   {
     id: 'BRINE-PKL-001',

@@ -137,11 +137,11 @@ describe('classifyImport', () => {
   });
 
   it('marks unlisted stdlib/torch/NumPy imports as gadget surface and other unknowns as plain unknown', () => {
-    expect(classifyImport('statistics', 'mean')).toMatchObject({ tier: 'unknown', family: 'gadget-surface' });
+    expect(classifyImport('shlex', 'split')).toMatchObject({ tier: 'unknown', family: 'gadget-surface' });
     expect(classifyImport('torch.utils.data.sampler', 'RandomSampler')).toMatchObject({
       family: 'gadget-surface',
     });
-    expect(classifyImport('numpy', 'size')).toMatchObject({ family: 'gadget-surface' });
+    expect(classifyImport('numpy', 'vectorize')).toMatchObject({ family: 'gadget-surface' });
     const user = classifyImport('mymodels.net', 'ResNetish');
     expect(user.tier).toBe('unknown');
     expect(user.family).toBeUndefined();
@@ -162,5 +162,70 @@ describe('classifyImport reasons', () => {
     const c = classifyImport('shutil', 'os.system', 4);
     expect(c.family).toBe('command-execution');
     expect(c.reason).toMatch(/attribute system of shutil\.os/);
+  });
+});
+
+describe('generated classification of the gadget surface', () => {
+  it('knows pure computation and data classes the libraries pickle', () => {
+    for (const [m, n] of [
+      ['numpy', 'log1p'],
+      ['numpy.core._multiarray_umath', 'expm1'],
+      ['numpy', 'clip'],
+      ['numpy', 'matrix'],
+      ['numpy', 'recarray'],
+      ['numpy', 'record'],
+      ['ipaddress', 'IPv4Network'],
+      ['zoneinfo', 'ZoneInfo'],
+      ['decimal', 'InvalidOperation'],
+      ['time', 'struct_time'],
+      ['torch.utils.hooks', 'RemovableHandle'],
+      ['torch.nn.functional', 'relu'],
+      ['sklearn.preprocessing._function_transformer', 'FunctionTransformer'],
+      ['pandas.core.arrays.integer', 'IntegerArray'],
+      ['pandas._libs.missing', 'NA'],
+    ] as const) {
+      expect(classifyImport(m, n).tier, `${m}.${n}`).toBe('known');
+    }
+  });
+
+  it('labels capabilities found by the generator and leaves the unreviewed rest fail-closed', () => {
+    expect(classifyImport('torch', 'import_ir_module')).toMatchObject({
+      tier: 'dangerous',
+      family: 'import-loading',
+    });
+    expect(classifyImport('numpy', 'apply_along_axis')).toMatchObject({
+      tier: 'dangerous',
+      family: 'reflection',
+    });
+    expect(classifyImport('numpy.lib.stride_tricks', 'as_strided').tier).toBe('dangerous');
+    expect(classifyImport('torch', 'from_file')).toMatchObject({ tier: 'dangerous', family: 'file-system' });
+    // Interpreter types re-exported under data-looking modules are not data classes.
+    expect(classifyImport('collections.abc', 'FunctionType').tier).not.toBe('known');
+    expect(classifyImport('numpy', 'frompyfunc')).toMatchObject({ family: 'gadget-surface' });
+    expect(classifyImport('numpy', 'vectorize')).toMatchObject({ family: 'gadget-surface' });
+    // The hand-kept denylist and its wildcards still win over anything generated.
+    expect(classifyImport('os.path', 'join').tier).toBe('dangerous');
+  });
+
+  it('puts calls that switch off or widen a loader or scanner guard in the security-tooling family', () => {
+    for (const [m, n] of [
+      ['torch.serialization', 'add_safe_globals'],
+      ['torch.serialization', 'safe_globals'],
+      ['torch._weights_only_unpickler', '_add_safe_globals'],
+      ['fickling.hook', 'deactivate_safe_ml_environment'],
+      ['picklescan.scanner', '_safe_globals.update'],
+      ['modelscan.settings', 'DEFAULT_SETTINGS.update'],
+      ['sys', 'meta_path.clear'],
+      ['sys', 'addaudithook'],
+      ['os', 'environ.update'],
+    ] as const) {
+      expect(classifyImport(m, n), `${m}.${n}`).toMatchObject({
+        tier: 'dangerous',
+        family: 'security-tooling',
+      });
+    }
+    expect(classifyImport('importlib', 'x.meta_path.insert', 4)).toMatchObject({
+      family: 'security-tooling',
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { KNOWN_GENERATED, KNOWN_TEXT, SAFE_TEXT } from './data/allowlist.js';
 import { DANGEROUS_ATTRIBUTES, DANGEROUS_FAMILIES } from './data/denylist.js';
+import { SURFACE_CLASSES, SURFACE_ENTRIES, SURFACE_FAMILIES } from './data/gadget-surface.js';
 import { STDLIB_MODULES } from './data/stdlib.js';
+import type { SurfaceClass } from './data/surface-types.js';
 import type { ImportTier } from './types.js';
 
 /** How one `find_class(module, name)` is classified, before any policy is applied. */
@@ -67,6 +69,54 @@ for (const table of KNOWN_GENERATED) {
     KNOWN.set(module, set);
     for (const n of names) set.add(n);
   }
+}
+
+/**
+ * The generated classification of the gadget surface (scripts/gadget-surface.py): module -> name -> the
+ * reviewed entry class that decided it. Consulted after the hand-kept lists and the denylist wildcards,
+ * so it can label and clear names but never overrides a reviewed decision.
+ */
+let surfaceTables:
+  | { byName: Map<string, Map<string, SurfaceClass>>; family: Map<string, Map<string, string>> }
+  | undefined;
+
+/**
+ * Built on first use, not at import: the tables hold about 9,000 names, and most files (state dicts,
+ * whole torch models) are decided by the hand-kept lists alone; start-up of the CLI and the page stays fast.
+ */
+function surface() {
+  if (surfaceTables) return surfaceTables;
+  const byName = new Map<string, Map<string, SurfaceClass>>();
+  const classes = new Map(SURFACE_CLASSES.map((c) => [c.id, c]));
+  for (const [id, text] of Object.entries(SURFACE_ENTRIES)) {
+    const cls = classes.get(id);
+    if (!cls) continue;
+    for (const [module, names] of parsePairs(text)) {
+      const inner = byName.get(module) ?? new Map<string, SurfaceClass>();
+      byName.set(module, inner);
+      for (const n of names) if (!inner.has(n)) inner.set(n, cls);
+    }
+  }
+  // Family of each name the generator found dangerous by capability: `family module name ...` lines.
+  const family = new Map<string, Map<string, string>>();
+  for (const line of SURFACE_FAMILIES.split('\n')) {
+    const [fam, module, ...names] = line.trim().split(/\s+/);
+    if (!fam || !module) continue;
+    const inner = family.get(module) ?? new Map<string, string>();
+    family.set(module, inner);
+    for (const n of names) inner.set(n, fam);
+  }
+  surfaceTables = { byName, family };
+  return surfaceTables;
+}
+
+/** The generated entry class of `module.name` (either spelling), if the generator classified it. */
+export function surfaceClassOf(module: string, name: string): SurfaceClass | undefined {
+  for (const m of moduleSpellings(module)) {
+    const c = surface().byName.get(m)?.get(name);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 const DANGER_EXACT = new Map<string, Map<string, string>>();
@@ -294,6 +344,19 @@ function classifyUncached(module: string, name: string, protocol?: number): Impo
       family: wild.family,
       reason: `${module}.${name}: module ${wild.entry} is dangerous as a whole (${wild.family})`,
     };
+  }
+  const generated = surfaceClassOf(module, name);
+  if (generated) {
+    if (generated.tier === 'dangerous') {
+      const fams = surface().family;
+      const family = generated.family ?? fams.get(alias ?? module)?.get(name) ?? fams.get(module)?.get(name);
+      return {
+        tier: 'dangerous',
+        family: family ?? GADGET_SURFACE,
+        reason: `${module}.${name}: ${generated.reason} [${generated.id}${family ? `, ${family}` : ''}]`,
+      };
+    }
+    return { tier: generated.tier, reason: `${module}.${name}: ${generated.reason} [${generated.id}]` };
   }
   if (isGadgetSurface(module)) {
     return {

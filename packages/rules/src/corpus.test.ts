@@ -7,6 +7,8 @@ import {
   type CorpusEntry,
   type CorpusOutcome,
   formatCorpusTable,
+  formatHeadlineFigures,
+  headlineFigures,
   judgeCorpusEntry,
   parseManifest,
   tallyCorpus,
@@ -91,6 +93,19 @@ describe('corpus scoring', () => {
     expect(t.failures.map((o) => o.entry.file)).toEqual(['m.pkl']);
     expect(formatCorpusTable(t)).toMatch(/FAILURES[\s\S]*s\/m\.pkl: missed/);
   });
+
+  it('counts the headline figures from the techniques and realworld sets only', () => {
+    const h = headlineFigures([
+      judgeCorpusEntry('techniques', entry('dangerous'), report('dangerous', true)),
+      judgeCorpusEntry('techniques', entry('dangerous'), report('suspicious', false)),
+      judgeCorpusEntry('techniques', entry('clean', { kind: 'benign' }), report('clean', false)),
+      judgeCorpusEntry('realworld', entry('clean', { kind: 'benign' }), report('dangerous', true)),
+      judgeCorpusEntry('realworld', entry('clean', { kind: 'benign' }), report('clean', false)),
+      judgeCorpusEntry('pickles', entry('clean'), report('dangerous', true)),
+    ]);
+    expect(h).toEqual({ techniques: { total: 2, failing: 1 }, realWorld: { total: 2, falseAlarms: 1 } });
+    expect(formatHeadlineFigures(h)).toMatch(/1 of 2 attacks[\s\S]*1 false alarm\(s\) on 2 files/);
+  });
 });
 
 /** Every `fixtures/<set>/manifest.json`, scanned by the real engine and judged by the rules. */
@@ -136,6 +151,13 @@ describe('fixture corpus through the real engine', () => {
     expect(
       techniques.map((o) => `${o.entry.file}: expected ${o.entry.expect}, got ${o.verdict} ${o.note}`),
     ).toEqual([]);
+    // The two headline figures `npm run eval` prints: every attack fails, no ordinary file does.
+    const h = headlineFigures(outcomes);
+    expect(h.techniques.total).toBeGreaterThan(170);
+    expect(h.techniques.failing).toBe(h.techniques.total);
+    expect(h.realWorld.total).toBeGreaterThan(1300);
+    expect(h.realWorld.falseAlarms).toBe(0);
+    expect(formatHeadlineFigures(h)).toMatch(/0 false alarm\(s\) on \d+ files/);
   });
 });
 

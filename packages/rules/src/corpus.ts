@@ -194,3 +194,32 @@ export function formatCorpusTable(t: CorpusTally): string {
   }
   return out.join('\n');
 }
+
+/** The two figures the project is judged by: attacks caught and ordinary files passed. */
+export interface HeadlineFigures {
+  /** Malicious rows of the `techniques` set, and how many of them fail their policy. */
+  techniques: { total: number; failing: number };
+  /** Rows of the `realworld` set (files the real libraries wrote), and how many fail their policy. */
+  realWorld: { total: number; falseAlarms: number };
+}
+
+/** Counts the headline figures from corpus outcomes (sets `techniques` and `realworld`). */
+export function headlineFigures(outcomes: readonly CorpusOutcome[]): HeadlineFigures {
+  const attacks = outcomes.filter((o) => o.set === 'techniques' && o.malicious);
+  const ordinary = outcomes.filter((o) => o.set === 'realworld');
+  return {
+    techniques: { total: attacks.length, failing: attacks.filter((o) => o.fails).length },
+    realWorld: {
+      total: ordinary.length,
+      falseAlarms: ordinary.filter((o) => o.result === 'false-alarm').length,
+    },
+  };
+}
+
+/** Two lines for `npm run eval`. */
+export function formatHeadlineFigures(h: HeadlineFigures): string {
+  return [
+    `technique fixtures: ${h.techniques.failing} of ${h.techniques.total} attacks fail the policy (every one must)`,
+    `real-world corpus:  ${h.realWorld.falseAlarms} false alarm(s) on ${h.realWorld.total} files the libraries wrote (must be 0)`,
+  ].join('\n');
+}

@@ -57,7 +57,7 @@ describe('evaluate', () => {
 
   it('fails unlisted gadget-surface imports by default but only reports user classes', () => {
     const b = new StreamBuilder();
-    b.call(b.imp('statistics', 'mean'), [none]);
+    b.call(b.imp('shlex', 'split'), [none]);
     const surface = evaluate(fileScan([b.stream()]));
     expect(surface.verdict).toBe('dangerous');
     expect(surface.findings[0]?.ruleId).toBe('BRINE-IMP-002');

@@ -10,6 +10,7 @@ import type {
 import { boundMethodGetattrs } from './bound-method.js';
 import { getRule, RULESET_VERSION } from './catalog.js';
 import { classifyImport, GADGET_SURFACE, type ImportClass } from './classify.js';
+import { provenDataCalls } from './data-calls.js';
 import { builtinPolicies, entriesCover, globMatches, type Policy } from './policy.js';
 import { packagedScriptModules, torchPackageDraft } from './torch-package.js';
 import { torchScriptCallDraft } from './torchscript.js';
@@ -82,6 +83,8 @@ type Draft = Omit<Finding, 'fails' | 'severity'> & { severity?: Severity };
 interface PolicyClass extends ImportClass {
   denied?: boolean;
   allowed?: boolean;
+  /** Set when call evidence proved the import only constructs data (BRINE-IMP-007). */
+  evidence?: string;
 }
 
 function classifyUnderPolicy(imp: PickleImport, policy: Policy): PolicyClass {
@@ -242,6 +245,20 @@ function streamFindings(
     }
   }
 
+  // Call evidence that clears gadgets used only in data shapes (getattr reconstructors, type(None)...).
+  // Offsets of the literals scanned as nested streams of their own (complete scans only).
+  const nestedDone = new Set<number>();
+  for (const x of streams) {
+    if (x.path.length <= path.length || !path.every((p, k) => x.path[k] === p)) continue;
+    const m = /^‹nested@(\d+)›$/.exec(x.path[path.length] ?? '');
+    if (m && x.result.complete) nestedDone.add(Number(m[1]));
+  }
+  const proof = provenDataCalls(r, classes, (offset) => nestedDone.has(offset));
+  for (const [i, why] of proof.imports) {
+    if (classes[i]?.denied) continue;
+    classes[i] = { tier: 'known', reason: why, evidence: why };
+  }
+
   // First call that applies each import, for evidence.
   const callOf = new Map<number, PickleCall>();
   for (const c of r.calls) {
@@ -297,12 +314,12 @@ function streamFindings(
     } else {
       knownSeen.add(symbol);
       const v = policy.tiers.known;
-      ruleId = 'BRINE-IMP-004';
+      ruleId = c.evidence ? 'BRINE-IMP-007' : 'BRINE-IMP-004';
       verdict = v === 'allow' ? 'info' : v;
       severity = v === 'allow' ? 'info' : 'medium';
       const why = c.allowed
         ? `allowed by policy ${policy.name}`
-        : symbol.endsWith('.getattr')
+        : c.evidence || symbol.endsWith('.getattr')
           ? c.reason
           : 'known framework class or stdlib data type';
       message = `imports ${symbol}: ${why}${v === 'allow' ? '' : ` (not accepted by policy ${policy.name})`}`;
@@ -348,7 +365,7 @@ function streamFindings(
     });
   }
 
-  for (const c of r.calls) {
+  for (const [ci, c] of r.calls.entries()) {
     const t = c.target;
     if (c.opcode === 'BUILD') {
       if (t.kind === 'global') {
@@ -384,6 +401,8 @@ function streamFindings(
       });
     } else if (t.kind === 'persid' && isModulePidRef(t, r)) {
       // Legacy torch.save: the class of an nn.Module comes back from persistent_load (its import is classified).
+    } else if (t.kind === 'call' && proof.calls.has(ci)) {
+      // A reconstructor reached through getattr(<known class>, '<name>') and fed literals (BRINE-IMP-007).
     } else if (t.kind === 'call' || t.kind === 'ext' || t.kind === 'persid') {
       out.push({
         ruleId: 'BRINE-PKL-006',
@@ -399,7 +418,12 @@ function streamFindings(
       const literal = hasLiteralPayload(c.args);
       // A loader called on a literal, or any non-safe callable handed bytes that start like a pickle.
       const looksPickled = literal?.kind === 'bytes' && /^80(0[0-5])/.test(literal.preview);
-      if (cls && cls.tier !== 'safe' && (cls.family === 'nested-deserialisation' || looksPickled)) {
+      if (
+        cls &&
+        cls.tier !== 'safe' &&
+        !cls.evidence &&
+        (cls.family === 'nested-deserialisation' || looksPickled)
+      ) {
         const payload = literal;
         if (payload) {
           const nested = streams.filter(

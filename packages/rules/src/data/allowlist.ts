@@ -71,6 +71,7 @@ export const KNOWN_TEXT = `
   fractions Fraction
   pathlib Path PosixPath WindowsPath PurePath PurePosixPath PureWindowsPath
   uuid UUID SafeUUID
+  http HTTPStatus HTTPMethod
   enum Enum IntEnum Flag IntFlag StrEnum
   re _compile Pattern RegexFlag
   argparse Namespace

@@ -9,6 +9,28 @@
  * and all its submodules (CVE-2025-10157: a wildcard on `asyncio` must also cover `asyncio.unix_events`).
  */
 export const DANGEROUS_FAMILIES: Record<string, string> = {
+  // Calls that switch off, reconfigure or extend a loader's or scanner's protection: torch's
+  // weights_only allowlist, scanners' import hooks and "safe environments", audit and import hooks.
+  // Listed first so their family wins over the module wildcards they sit in (torch.serialization *, sys *).
+  'security-tooling': `
+    torch.serialization add_safe_globals safe_globals clear_safe_globals get_unsafe_globals_in_checkpoint register_package _get_safe_globals _default_to_weights_only
+    torch._weights_only_unpickler *
+    torch.utils.serialization *
+    fickling *
+    picklescan *
+    modelscan *
+    modelaudit *
+    model_unpickler *
+    saferpickle *
+    safer_pickle *
+    safetensors_scan *
+    sys addaudithook audit meta_path path_hooks path_importer_cache meta_path.clear meta_path.insert meta_path.append meta_path.remove meta_path.pop meta_path.extend path_hooks.clear path_hooks.insert path_hooks.append
+    os putenv unsetenv environ.update environ.setdefault environ.__setitem__ environ.pop environ.clear
+    posix putenv unsetenv
+    importlib.machinery PathFinder FileFinder SourceFileLoader
+    pickle Unpickler.find_class _Unpickler.find_class
+    _pickle Unpickler.find_class
+  `,
   'command-execution': `
     os *
     posix *
@@ -355,4 +377,10 @@ export const DANGEROUS_ATTRIBUTES: Record<string, string> = {
   from_file: 'file-system',
   write_bytes: 'file-system',
   rmtree: 'file-system',
+  meta_path: 'security-tooling',
+  path_hooks: 'security-tooling',
+  addaudithook: 'security-tooling',
+  add_safe_globals: 'security-tooling',
+  safe_globals: 'security-tooling',
+  find_class: 'security-tooling',
 };

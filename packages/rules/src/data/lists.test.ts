@@ -40,6 +40,8 @@ describe('allow and deny lists', () => {
     const reviewed = new Set([
       'uuid.UUID',
       'uuid.SafeUUID',
+      'http.HTTPStatus',
+      'http.HTTPMethod',
       'torch.distributed.tensor.DTensor',
       'torch.distributed.tensor.placement_types.Shard',
       'torch.distributed.tensor.placement_types.Replicate',
@@ -81,5 +83,33 @@ describe('allow and deny lists', () => {
     }
     expect(STDLIB_MODULES.has('torch')).toBe(false);
     expect(STDLIB_MODULES.has('numpy')).toBe(false);
+  });
+});
+
+describe('generated gadget-surface classification', () => {
+  it('gives every entry class a tier and a one-line reason, and lists only known classes', async () => {
+    const { SURFACE_CLASSES, SURFACE_ENTRIES, SURFACE_COUNTS } = await import('./gadget-surface.js');
+    const ids = new Set(SURFACE_CLASSES.map((c) => c.id));
+    for (const c of SURFACE_CLASSES) {
+      expect(['safe', 'known', 'dangerous']).toContain(c.tier);
+      expect(c.reason.length).toBeGreaterThan(20);
+      expect(c.reason).not.toMatch(/\n/);
+    }
+    for (const id of Object.keys(SURFACE_ENTRIES)) expect(ids.has(id)).toBe(true);
+    for (const lib of ['stdlib', 'torch', 'numpy']) {
+      const c = SURFACE_COUNTS[lib];
+      expect(c && c.known + c.dangerous + c.unreviewed).toBeGreaterThan(1000);
+    }
+  });
+
+  it('never puts a hand-denylisted pair in a generated safe or known class', async () => {
+    const { SURFACE_CLASSES, SURFACE_ENTRIES } = await import('./gadget-surface.js');
+    const allowedIds = new Set(SURFACE_CLASSES.filter((c) => c.tier !== 'dangerous').map((c) => c.id));
+    const clash: string[] = [];
+    for (const [id, text] of Object.entries(SURFACE_ENTRIES)) {
+      if (!allowedIds.has(id)) continue;
+      for (const [m, n] of pairs(text)) if (exact.has(`${m}.${n}`)) clash.push(`${id}: ${m}.${n}`);
+    }
+    expect(clash).toEqual([]);
   });
 });
